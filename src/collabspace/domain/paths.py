@@ -1,0 +1,80 @@
+"""The bucket layout (v1): every key collabspace reads or writes is built here.
+
+::
+
+    collab.toml                          the task spec
+    README.md                            generated from the spec
+    LEADERBOARD.md                       generated from the results
+    agents/{agent}.md                    registrations
+    message_board/README.md              how to post
+    message_board/{stamp}_{agent}_{topic}.md
+    artifacts/README.md
+    artifacts/{kind}/{name}_{agent}.{ext}  or  artifacts/{kind}/{name}_{agent}/...
+    artifacts/results/{name}_{agent}.json
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from ..errors import InvalidInput
+
+LAYOUT_VERSION = 1
+
+SPEC = "collab.toml"
+README = "README.md"
+LEADERBOARD = "LEADERBOARD.md"
+AGENTS = "agents/"
+BOARD = "message_board/"
+BOARD_README = BOARD + "README.md"
+ARTIFACTS = "artifacts/"
+ARTIFACTS_README = ARTIFACTS + "README.md"
+ARTIFACT_KINDS = ("scripts", "results", "checkpoints", "data")
+RESULTS = ARTIFACTS + "results/"
+
+#: The files `collab init` generates, in the order it writes them (the spec first: it is the lock).
+GENERATED = (SPEC, README, BOARD_README, ARTIFACTS_README, LEADERBOARD)
+
+AGENT_ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+
+
+def check_agent_id(agent: str | None) -> str:
+    """Return ``agent`` if it is a valid agent id, else raise :class:`InvalidInput`.
+
+    Ids are 1-40 characters of ``a-z``, ``0-9`` and ``-``, starting and ending
+    with a letter or digit: no ``_`` (it separates filename parts), ``/`` or ``..``.
+    """
+    if not agent:
+        raise InvalidInput("no agent id given", hint="pass --agent ID or set COLLAB_AGENT, e.g. agent-01")
+    if not AGENT_ID_RE.match(agent):
+        suggestion = slug(agent, max_len=40) or "agent-01"
+        raise InvalidInput(
+            f"invalid agent id {agent!r}: use 1-40 of a-z, 0-9 and '-', starting and ending with a letter or digit",
+            hint=f"try --agent {suggestion}",
+        )
+    return agent
+
+
+def slug(text: str, *, max_len: int = 60) -> str:
+    """A safe filename part: lower-case ``a-z0-9-``, no leading/trailing dash."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    text = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return text[:max_len].strip("-")
+
+
+def agent_key(agent: str) -> str:
+    """``agents/{agent}.md``."""
+    return f"{AGENTS}{check_agent_id(agent)}.md"
+
+
+def message_key(stamp: str, agent: str, topic: str) -> str:
+    """``message_board/{stamp}_{agent}_{topic}.md`` (topic may be empty)."""
+    check_agent_id(agent)
+    return f"{BOARD}{stamp}_{agent}_{topic}.md" if topic else f"{BOARD}{stamp}_{agent}.md"
+
+
+def artifact_key(kind: str, name: str, agent: str, ext: str = "") -> str:
+    """``artifacts/{kind}/{name}_{agent}{ext}`` (``ext`` includes its dot, or is empty for a folder)."""
+    check_agent_id(agent)
+    return f"{ARTIFACTS}{kind}/{name}_{agent}{ext}"

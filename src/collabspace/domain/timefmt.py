@@ -1,0 +1,94 @@
+"""Time formats of the protocol, and durations.
+
+* message filenames: ``YYYYMMDD-HHmmss`` (UTC)
+* frontmatter ``timestamp``: ``YYYY-MM-DD HH:mm UTC``
+* result JSON ``timestamp``: ISO 8601 with ``Z``
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from ..errors import InvalidInput
+
+UTC = timezone.utc
+
+
+def utcnow() -> datetime:
+    """The current time, UTC, to the microsecond."""
+    return datetime.now(UTC)
+
+
+def file_stamp(dt: datetime) -> str:
+    """``20260425-143000``: the sortable stamp that starts a message filename."""
+    return dt.astimezone(UTC).strftime("%Y%m%d-%H%M%S")
+
+
+def frontmatter_time(dt: datetime) -> str:
+    """``2026-04-25 14:30 UTC``: the template's frontmatter timestamp."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def iso(dt: datetime) -> str:
+    """``2026-04-25T14:30:00Z``: the results JSON timestamp."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_TS_FORMATS = (
+    "%Y-%m-%d %H:%M UTC",
+    "%Y-%m-%d %H:%M:%S UTC",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y%m%d-%H%M%S",
+    "%Y-%m-%d",
+)
+
+
+def parse_time(value: object) -> datetime | None:
+    """Parse any timestamp form agents write; ``None`` if it is not one."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    except ValueError:
+        pass
+    for fmt in _TS_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    return None
+
+
+_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``90s``, ``30m``, ``4h``, ``1d``, ``1h30m`` into a timedelta."""
+    raw = str(text).strip().lower().replace(" ", "")
+    parts = _DURATION_RE.findall(raw)
+    if not raw or "".join(n + u for n, u in parts) != raw:
+        raise InvalidInput(f"invalid duration {text!r}", hint="write it like 30m, 4h, 1d or 1h30m")
+    seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    if seconds <= 0:
+        raise InvalidInput(f"duration {text!r} must be positive", hint="write it like 30m, 4h or 1d")
+    return timedelta(seconds=seconds)
+
+
+def format_duration(delta: timedelta) -> str:
+    """A short human form: ``3h12m``, ``45m``, ``2d4h``."""
+    seconds = int(abs(delta.total_seconds()))
+    days, rem = divmod(seconds, 86400)
+    hours, rem = divmod(rem, 3600)
+    minutes = rem // 60
+    if days:
+        return f"{days}d{hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
+    return f"{minutes}m" if minutes else f"{seconds}s"

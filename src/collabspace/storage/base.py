@@ -1,0 +1,142 @@
+"""The store protocol: six primitives every backend provides.
+
+A backend subclasses :class:`Store` and implements the ``_get``, ``_put``,
+``_list``, ``_head`` and ``_delete`` primitives. The public methods validate keys
+*before* anything reaches the backend, and each backend translates its own
+exceptions into :mod:`collabspace.errors` so that no backend exception escapes
+this package.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..errors import InvalidInput
+
+# The strictest store's rules (Hugging Face buckets), applied everywhere.
+_BAD_SEGMENTS = {"", ".", ".."}
+_BAD_CHARS = re.compile(r"[\\\x00-\x1f\x7f]")
+MAX_KEY_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What a listing or a head returns for one object."""
+
+    key: str
+    size: int
+    last_modified: datetime | None = None
+    etag: str | None = None
+
+
+def check_key(key: str) -> str:
+    """Return ``key`` if it is a valid object key, else raise :class:`InvalidInput`.
+
+    Refused: empty keys, a leading or trailing ``/``, ``//``, ``.`` or ``..``
+    segments, backslashes, NUL and other control characters, keys over 1 KiB.
+    """
+    if not isinstance(key, str) or not key:
+        raise InvalidInput("empty object key", hint="give a path such as message_board/README.md")
+    problem = None
+    if key.startswith("/"):
+        problem = "starts with '/'"
+    elif key.endswith("/"):
+        problem = "ends with '/'"
+    elif "//" in key:
+        problem = "contains '//'"
+    elif _BAD_CHARS.search(key):
+        problem = "contains a backslash or a control character"
+    elif any(seg in _BAD_SEGMENTS for seg in key.split("/")):
+        problem = "contains a '.' or '..' segment"
+    elif len(key.encode()) > MAX_KEY_BYTES:
+        problem = f"is longer than {MAX_KEY_BYTES} bytes"
+    if problem:
+        raise InvalidInput(
+            f"invalid object key {key!r}: it {problem}",
+            hint="keys are relative paths like artifacts/scripts/train_agent-01.py",
+        )
+    return key
+
+
+def check_prefix(prefix: str) -> str:
+    """Validate a listing prefix: empty, or a key optionally ending in '/'."""
+    if prefix:
+        check_key(prefix[:-1] if prefix.endswith("/") else prefix)
+    return prefix
+
+
+class Store:
+    """Base class of every store: validation here, primitives in the backend.
+
+    Attributes:
+        url: the address the store was opened with (``/path``, ``s3://b/p``, ``memory://``).
+    """
+
+    url: str = ""
+    #: True when ``put(..., create_only=True)`` is atomic against concurrent writers.
+    atomic_create: bool = True
+
+    # -- public API -----------------------------------------------------------------
+    def get(self, key: str) -> bytes:
+        """Return the bytes stored at ``key``. Raises NotFound."""
+        return self._get(check_key(key))
+
+    def put(self, key: str, data: bytes, *, create_only: bool = False) -> None:
+        """Store ``data`` at ``key``.
+
+        With ``create_only`` the write succeeds only if the key does not exist;
+        otherwise it raises AlreadyExists and the stored content is unchanged.
+        """
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError("data must be bytes")
+        self._put(check_key(key), bytes(data), create_only)
+
+    def list(self, prefix: str = "", *, start_after: str | None = None) -> Iterator[ObjectInfo]:
+        """Yield the objects under ``prefix`` in key order, those after ``start_after`` only."""
+        check_prefix(prefix)
+        if start_after is not None:
+            check_key(start_after)
+        return self._list(prefix, start_after)
+
+    def head(self, key: str) -> ObjectInfo:
+        """Return the metadata of ``key``. Raises NotFound."""
+        return self._head(check_key(key))
+
+    def exists(self, key: str) -> bool:
+        """True if ``key`` exists."""
+        from ..errors import NotFound
+
+        try:
+            self.head(key)
+        except NotFound:
+            return False
+        return True
+
+    def delete(self, key: str) -> None:
+        """Delete ``key``. Raises NotFound if it does not exist."""
+        self._delete(check_key(key))
+
+    def close(self) -> None:
+        """Release resources (connections); the default does nothing."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r})"
+
+    # -- backend primitives -----------------------------------------------------------
+    def _get(self, key: str) -> bytes:
+        raise NotImplementedError
+
+    def _put(self, key: str, data: bytes, create_only: bool) -> None:
+        raise NotImplementedError
+
+    def _list(self, prefix: str, start_after: str | None) -> Iterator[ObjectInfo]:
+        raise NotImplementedError
+
+    def _head(self, key: str) -> ObjectInfo:
+        raise NotImplementedError
+
+    def _delete(self, key: str) -> None:
+        raise NotImplementedError
