@@ -89,3 +89,35 @@ def gsm8k_space(memory_url, clock) -> Space:
     """An initialised GSM8K space in memory, acting as agent-01, with a fixed clock."""
     Space.init(memory_url, preset_spec("gsm8k"), clock=clock)
     return Space.open(memory_url, agent="agent-01", clock=clock)
+
+
+class CliResult:
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+    def __repr__(self) -> str:
+        return f"CliResult(code={self.code}, out={self.out[:300]!r}, err={self.err[:300]!r})"
+
+
+@pytest.fixture
+def run_cli(capsysbinary, monkeypatch):
+    """Run ``collab ARGS`` in-process through the real entry point; returns code, stdout, stderr."""
+    from collabspace.cli import main
+
+    def run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> CliResult:
+        for k, v in (env or {}).items():
+            monkeypatch.setenv(k, v)
+        if stdin is not None:
+            import io
+            import sys
+
+            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        captured = capsysbinary.readouterr()
+        return CliResult(code, captured.out.decode(), captured.err.decode())
+
+    return run

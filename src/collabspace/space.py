@@ -135,6 +135,10 @@ class Space:
             paths.LEADERBOARD: render_markdown(spec, []),
         }
 
+    def getting_started(self) -> str:
+        """The "Getting Started" steps of the space's README, for a joining agent."""
+        return readmes.section(readmes.space_readme(self.spec, self.url), "Getting Started")
+
     # -- agents -----------------------------------------------------------------------------
     def join(
         self,

@@ -6,7 +6,6 @@ import sys
 
 import click
 
-from ..domain import readmes
 from ..domain.presets import PRESETS, preset_spec
 from ..space import Space
 from .app import cli, echo_json, format_option, human_size, note, space_options
@@ -51,7 +50,7 @@ def join(space: Space, model: str | None, harness: str | None, tools: str | None
         note(f"joined {space.url} as {space.agent} ({result.key})")
     else:
         note(f"already joined as {space.agent}; nothing changed")
-    click.echo(readmes.section(readmes.space_readme(space.spec, space.url), "Getting Started"))
+    click.echo(space.getting_started())
 
 
 @cli.command(name="agents")

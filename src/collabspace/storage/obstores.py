@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from datetime import timedelta
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -146,12 +147,19 @@ def s3_store(bucket: str, prefix: str = "", *, url: str) -> ObjectStore:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     config["region"] = region or "us-east-1"
     config["virtual_hosted_style_request"] = os.environ.get("COLLAB_S3_PATH_STYLE", "1") == "0"
-    client_options: dict[str, Any] = {}
+    client_options: dict[str, Any] = {"connect_timeout": "5s", "timeout": "300s"}
     if endpoint and endpoint.startswith("http://"):
         client_options["allow_http"] = True
     store = ObjectStore(None, url)
     with _translate(store, prefix or "/"):
         store._inner = ost.S3Store(
-            bucket, prefix=prefix or None, config=config, client_options=client_options or None
+            bucket,
+            prefix=prefix or None,
+            config=config,
+            client_options=client_options,
+            retry_config={
+                "max_retries": int(os.environ.get("COLLAB_S3_MAX_RETRIES", "4")),
+                "retry_timeout": timedelta(seconds=60),
+            },
         )
     return store
