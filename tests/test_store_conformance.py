@@ -11,22 +11,35 @@ import pytest
 from collabspace.errors import AlreadyExists, CollabError, InvalidInput, NotFound, StoreError
 from collabspace.storage import Store, open_store
 
-BACKENDS = ["memory", "local", "s3"]
+from fake_hub import FakeHfApi
+
+ATOMIC = ["memory", "local", "s3"]
 
 
-@pytest.fixture(params=BACKENDS)
-def store_url(request, tmp_path) -> str:
-    if request.param == "memory":
-        return f"memory://conf-{uuid.uuid4().hex}"
-    if request.param == "local":
-        return str(tmp_path / "space")
-    bucket = request.getfixturevalue("s3_bucket")
-    return f"s3://{bucket}/some/prefix"
+def _make_store(kind: str, request, tmp_path) -> Store:
+    if kind == "memory":
+        return open_store(f"memory://conf-{uuid.uuid4().hex}")
+    if kind == "local":
+        return open_store(str(tmp_path / "space"), create=True)
+    if kind == "hf":
+        from collabspace.storage.hf import HFBucketStore
+
+        api = FakeHfApi()
+        api.create_bucket("alice/conformance")
+        return HFBucketStore("alice/conformance", "some/prefix", api=api, sleep=lambda s: None)
+    return open_store(f"s3://{request.getfixturevalue('s3_bucket')}/some/prefix")
 
 
-@pytest.fixture
-def store(store_url) -> Store:
-    return open_store(store_url, create=True)
+@pytest.fixture(params=ATOMIC + ["hf"])
+def store(request, tmp_path) -> Store:
+    """Every store; the Hugging Face one runs on a fake HfApi with the real signatures."""
+    return _make_store(request.param, request, tmp_path)
+
+
+@pytest.fixture(params=ATOMIC)
+def atomic_store(request, tmp_path) -> Store:
+    """Stores whose create-only write is atomic (the Hub's native API has no conditional write)."""
+    return _make_store(request.param, request, tmp_path)
 
 
 def test_read_your_write(store):
@@ -101,7 +114,13 @@ def test_bad_keys_refused_before_the_store(store, bad):
     assert list(store.list("")) == []  # nothing reached the store
 
 
-def test_twenty_threads_race_to_create_one_key(store):
+def test_stores_declare_atomic_create(store):
+    # the HF native API cannot do it; the product relies on unique keys there (see storage/hf.py)
+    assert store.atomic_create is (not type(store).__name__.startswith("HF"))
+
+
+def test_twenty_threads_race_to_create_one_key(atomic_store):
+    store = atomic_store
     payloads = {i: (f"writer-{i}:".encode() + bytes([i]) * 200_000) for i in range(20)}
     barrier = threading.Barrier(20)
     outcomes: dict[int, str] = {}
@@ -194,7 +213,7 @@ def test_local_store_refuses_a_file_and_a_missing_folder(tmp_path):
     assert not (tmp_path / "nowhere").exists()
 
 
-@pytest.mark.parametrize("url", ["ftp://x/y", "s3://", "hf://buckets/ns/name", ""])
+@pytest.mark.parametrize("url", ["ftp://x/y", "s3://", "hf://buckets/only-namespace", "hf://models/a/b", ""])
 def test_bad_addresses(url):
     with pytest.raises(InvalidInput) as err:
         open_store(url)

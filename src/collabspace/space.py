@@ -57,8 +57,8 @@ class Space:
         return cls(open_store(url), agent=agent, clock=clock)
 
     @classmethod
-    def init(cls, url: str, spec: Spec, *, clock: Callable[[], datetime] = utcnow) -> Space:
-        """Create a space at ``url`` from ``spec`` and write its generated files.
+    def init(cls, url: str | Store, spec: Spec, *, clock: Callable[[], datetime] = utcnow) -> Space:
+        """Create a space at ``url`` (an address or an opened store) from ``spec``, with its generated files.
 
         The space must be empty; ``collab.toml`` is written first, create-only, so
         two concurrent inits cannot both succeed.
@@ -66,7 +66,8 @@ class Space:
         Raises:
             Conflict: something is already stored at ``url``; nothing is changed.
         """
-        store = open_store(url, create=True)
+        store = url if isinstance(url, Store) else open_store(url, create=True)
+        url = store.url
         space = cls(store, clock=clock)
         first = next(iter(store.list("")), None)
         if first is not None:
@@ -83,9 +84,8 @@ class Space:
                 hint="use the existing space: collab join --space " + url,
             ) from None
         space.__dict__["spec"] = spec
-        for key, text in space.generated_files().items():
-            if key != paths.SPEC:
-                store.put(key, text.encode(), create_only=True)
+        # the spec is ours, so the rest cannot clash: one batch (one API call on the Hub)
+        store.put_many({k: t.encode() for k, t in space.generated_files().items() if k != paths.SPEC})
         return space
 
     # -- basic properties -----------------------------------------------------------------

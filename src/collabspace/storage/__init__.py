@@ -6,6 +6,7 @@ Open a store from the address a user types with :func:`open_store`:
 ``./some/folder`` or ``/abs``   a local directory (the embedded default)
 ``file:///abs/path``            the same, as a URL
 ``s3://bucket[/prefix]``        an S3-compatible bucket (AWS variables)
+``hf://buckets/ns/name[/p]``    a Hugging Face bucket (HF_TOKEN or ``hf auth login``)
 ``memory://name``               an in-process store, for tests
 ==============================  ==========================================
 """
@@ -58,9 +59,9 @@ def open_store(url: str, *, create: bool = False) -> Store:
             check_key(prefix)
         return s3_store(bucket, prefix, url=f"s3://{rest}")
     if kind == "hf":
-        raise InvalidInput(
-            f"Hugging Face bucket spaces ({url}) are not supported by this version yet",
-            hint="use the bucket through the Hub's S3 endpoint with an s3:// address for now",
-        )
+        from .hf import HFBucketStore, parse_hf_url
+
+        bucket_id, prefix = parse_hf_url(url)
+        return HFBucketStore(bucket_id, prefix)
     path = url[len("file://") :] if url.startswith("file://") else url
     return LocalStore(path, create=create)

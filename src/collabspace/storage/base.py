@@ -10,9 +10,10 @@ this package.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from ..errors import InvalidInput
 
@@ -94,6 +95,13 @@ class Store:
             raise TypeError("data must be bytes")
         self._put(check_key(key), bytes(data), create_only)
 
+    def put_many(self, items: dict[str, bytes]) -> None:
+        """Overwrite-put several objects; backends with a batch API send them in one request."""
+        for key in items:
+            check_key(key)
+        for key, data in items.items():
+            self._put(key, bytes(data), False)
+
     def list(self, prefix: str = "", *, start_after: str | None = None) -> Iterator[ObjectInfo]:
         """Yield the objects under ``prefix`` in key order, those after ``start_after`` only."""
         check_prefix(prefix)
@@ -119,6 +127,23 @@ class Store:
         """Delete ``key``. Raises NotFound if it does not exist."""
         self._delete(check_key(key))
 
+    # -- large files (artifacts) ---------------------------------------------------------
+    #: Part size of multipart uploads; a file larger than this is streamed in parts of this size.
+    part_size: int = 8 * 1024 * 1024
+
+    def put_file(self, key: str, path: str | Path, *, progress: Callable[[int], None] | None = None) -> None:
+        """Upload the local file ``path`` to ``key`` (overwriting), without reading it all into memory.
+
+        Files over :attr:`part_size` go as a multipart upload in parts of exactly
+        that size, so an S3 ETag can be recomputed locally. ``progress`` is called
+        with each number of bytes handed to the backend.
+        """
+        self._put_file(check_key(key), Path(path), progress)
+
+    def iter_get(self, key: str) -> Iterator[bytes]:
+        """Yield the bytes of ``key`` in chunks (bytes-like), for downloads of any size. Raises NotFound."""
+        return self._iter_get(check_key(key))
+
     def close(self) -> None:
         """Release resources (connections); the default does nothing."""
 
@@ -140,3 +165,12 @@ class Store:
 
     def _delete(self, key: str) -> None:
         raise NotImplementedError
+
+    def _put_file(self, key: str, path: Path, progress: Callable[[int], None] | None) -> None:
+        data = path.read_bytes()
+        self._put(key, data, False)
+        if progress:
+            progress(len(data))
+
+    def _iter_get(self, key: str) -> Iterator[bytes]:
+        yield self._get(key)

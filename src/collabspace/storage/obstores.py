@@ -12,7 +12,7 @@ import contextlib
 import os
 import threading
 from datetime import timedelta
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +103,29 @@ class ObjectStore(Store):
         self._head(key)  # obstore deletes missing keys silently; the protocol says NotFound
         with _translate(self, key):
             obstore.delete(self._inner, key)
+
+    def _put_file(self, key: str, path: Path, progress: Callable[[int], None] | None) -> None:
+        with _translate(self, key):
+            if path.stat().st_size <= self.part_size:
+                data = path.read_bytes()
+                obstore.put(self._inner, key, data, use_multipart=False)
+                if progress:
+                    progress(len(data))
+                return
+            parts = _read_parts(path, self.part_size, progress)
+            obstore.put(self._inner, key, parts, use_multipart=True, chunk_size=self.part_size, max_concurrency=4)
+
+    def _iter_get(self, key: str) -> Iterator[bytes]:
+        with _translate(self, key):
+            yield from obstore.get(self._inner, key).stream(min_chunk_size=1 << 20)
+
+
+def _read_parts(path: Path, size: int, progress: Callable[[int], None] | None) -> Iterator[bytes]:
+    with path.open("rb") as f:
+        while chunk := f.read(size):
+            if progress:
+                progress(len(chunk))
+            yield chunk
 
 
 _MEMORY: dict[str, Any] = {}
