@@ -25,6 +25,13 @@ def _response(status: int, url: str, headers: dict[str, str] | None = None) -> h
     return httpx2.Response(status, headers=headers or {}, request=httpx2.Request("GET", url))
 
 
+class FakeCollection:
+    """What ``create_collection`` returns: the fields collabspace reads."""
+
+    def __init__(self, slug: str, title: str) -> None:
+        self.slug, self.title, self.items = slug, title, []
+
+
 class FakeHfApi:
     """In-memory Hub: buckets of files, with call counting and failure injection."""
 
@@ -35,6 +42,8 @@ class FakeHfApi:
         self.orgs = orgs
         self.buckets: dict[str, dict[str, tuple[bytes, datetime]]] = {}
         self.calls: list[str] = []
+        self.repos: dict[str, dict[str, Any]] = {}
+        self.collections: dict[str, FakeCollection] = {}
         self._failures: list[tuple[str, int, dict[str, str]]] = []
         self._lock = threading.RLock()
 
@@ -137,3 +146,60 @@ class FakeHfApi:
             tmp = Path(str(dest) + ".part")
             tmp.write_bytes(stored[path][0])
             shutil.move(tmp, dest)
+
+    # -- Spaces and Collections --------------------------------------------------------
+
+    def bucket_info(self, bucket_id: str, *, token: bool | str | None = None) -> Any:
+        self._enter("bucket_info", f"{self.endpoint}/api/buckets/{bucket_id}")
+        files = self._bucket(bucket_id)
+        return {"id": bucket_id, "total_files": len(files)}
+
+    def create_repo(self, repo_id: str, *, token: str | bool | None = None, private: bool | None = None,
+                    visibility: Any = None, repo_type: str | None = None, exist_ok: bool = False,
+                    resource_group_id: str | None = None, region: Any = None, space_sdk: str | None = None,
+                    space_hardware: Any = None, space_sleep_time: int | None = None,
+                    space_secrets: list[dict[str, str]] | None = None,
+                    space_variables: list[dict[str, str]] | None = None, space_volumes: list[Any] | None = None,
+                    space_template: str | None = None) -> Any:
+        self._enter("create_repo", f"{self.endpoint}/api/repos/create")
+        with self._lock:
+            if repo_id in self.repos and not exist_ok:
+                raise HfHubHTTPError("409 Client Error: repo exists",
+                                     response=_response(409, f"{self.endpoint}/api/repos/create"))
+            self.repos.setdefault(repo_id, {"type": repo_type, "sdk": space_sdk, "private": private, "files": {}})
+        return f"{self.endpoint}/spaces/{repo_id}"
+
+    def upload_folder(self, *, repo_id: str, folder_path: str | Path, path_in_repo: str | None = None,
+                      commit_message: str | None = None, commit_description: str | None = None,
+                      token: str | bool | None = None, repo_type: str | None = None, revision: str | None = None,
+                      create_pr: bool | None = None, parent_commit: str | None = None,
+                      allow_patterns: list[str] | str | None = None, ignore_patterns: list[str] | str | None = None,
+                      delete_patterns: list[str] | str | None = None, run_as_future: bool = False) -> Any:
+        self._enter("upload_folder", f"{self.endpoint}/api/{repo_type}s/{repo_id}/commit/main")
+        root = Path(folder_path)
+        with self._lock:
+            files = self.repos[repo_id]["files"]
+            for path in root.rglob("*"):
+                if path.is_file():
+                    files[str(path.relative_to(root))] = path.read_bytes()
+        return "commit"
+
+    def create_collection(self, title: str, *, namespace: str | None = None, description: str | None = None,
+                          private: bool = False, resource_group_id: str | None = None, exists_ok: bool = False,
+                          token: bool | str | None = None) -> Any:
+        self._enter("create_collection", f"{self.endpoint}/api/collections")
+        slug = f"{namespace}/{title.lower().replace(' ', '-')}-0123456789abcdef"
+        with self._lock:
+            if slug in self.collections and not exists_ok:
+                raise HfHubHTTPError("409 Client Error: collection exists",
+                                     response=_response(409, f"{self.endpoint}/api/collections"))
+            return self.collections.setdefault(slug, FakeCollection(slug, title))
+
+    def add_collection_item(self, collection_slug: str, item_id: str, item_type: Any, *, note: str | None = None,
+                            exists_ok: bool = False, token: bool | str | None = None) -> Any:
+        self._enter("add_collection_item", f"{self.endpoint}/api/collections/{collection_slug}/items")
+        with self._lock:
+            collection = self.collections[collection_slug]
+            if (item_id, item_type) not in collection.items:
+                collection.items.append((item_id, item_type))
+            return collection
