@@ -218,3 +218,18 @@ def test_bad_addresses(url):
     with pytest.raises(InvalidInput) as err:
         open_store(url)
     assert err.value.hint
+
+
+def test_hugging_face_s3_endpoint_settings(monkeypatch):
+    """The Hub's S3 gateway wants path-style requests and us-east-1; obstore sends no CRC checksums."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "https://s3.hf.co")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "HFAKexample")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    store = open_store("s3://gsm8k-collab/space")
+    config = store._inner.config
+    assert config["endpoint"] == "https://s3.hf.co" and config["region"] == "us-east-1"
+    assert config["virtual_hosted_style_request"] == "false"
+    assert "checksum_algorithm" not in config
+    assert store._inner.prefix == "space"
