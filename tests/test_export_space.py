@@ -1,0 +1,447 @@
+"""`collab export-space`: the static Hugging Face Space leaderboard page.
+
+The page is tested in real headless Chromium against a bucket served the way
+the Hub serves one (``browser_support.HubBucketServer``), from a space made by
+the real product, with the page on another origin as a Space would be.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import yaml
+
+from browser_support import CHROMIUM, CHROMIUM_ARGS, HubBucketServer, StaticServer, chromium_missing
+from collabspace.domain.presets import preset_spec
+from collabspace.space import Space
+from collabspace.web.export import export_space_files, hub_bucket_url, page_urls
+
+OUTPUT = Path(__file__).resolve().parent.parent / "test-output" / "export-space"
+T0 = datetime(2026, 4, 25, 9, 0, tzinfo=timezone.utc)
+XSS = "<img src=x onerror=alert(1)>"
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+# -- building spaces ----------------------------------------------------------------------------
+def _at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def _write(root: Path, key: str, data: str | bytes) -> None:
+    path = root / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+
+
+def _result(root: Path, name: str, agent: str, minutes: float, experiment: str, score, **fields) -> str:
+    key = f"artifacts/results/{name}_{agent}.json"
+    doc = {"agent_id": agent, "timestamp": _at(minutes).strftime("%Y-%m-%dT%H:%M:%SZ"), "experiment": experiment}
+    if score is not None:
+        doc["score"] = score
+    doc.update(fields)
+    _write(root, key, json.dumps(doc, indent=2))
+    return key
+
+
+def _message(root: Path, minutes: float, agent: str, topic: str, type_: str, body: str, refs: str = "") -> None:
+    when = _at(minutes)
+    front = f"---\nagent: {agent}\ntype: {type_}\ntimestamp: {when:%Y-%m-%d %H:%M} UTC\n" + (f"refs: {refs}\n" if refs else "") + "---\n\n"
+    name = f"{when:%Y%m%d-%H%M%S}_{agent}_{topic}.md" if topic else f"{when:%Y%m%d-%H%M%S}-123_{agent}.md"
+    _write(root, f"message_board/{name}", front + body + "\n")
+
+
+def gsm8k_space(root: Path) -> Path:
+    """A GSM8K space written by the product, with results and messages as agents write them by hand."""
+    Space.init(str(root), preset_spec("gsm8k"))
+    for agent, model, harness in [("agent-01", "claude-opus-4", "claude-code"), ("agent-02", "gpt-5", "codex"),
+                                  ("agent-03", "qwen3-32b", "ml-intern")]:
+        Space.open(str(root), agent=agent).join(model=model, harness=harness)
+    verification = {"scorer": "gsm8k", "version": "1.0", "split": "test", "correct": 30, "total": 1319,
+                    "items": "artifacts/results/last-number_agent-01.items.jsonl"}
+    _result(root, "last-number", "agent-01", 10, "Last number in the question (baseline reproduction)", 30 / 1319,
+            model="none", status="verified", verification=verification)
+    _write(root, "artifacts/results/last-number_agent-01.items.jsonl", '{"index": 0, "correct": false}\n')
+    _result(root, "fewshot-cot", "agent-02", 55, "8-shot chain of thought, Qwen2.5-0.5B-Instruct", 0.312,
+            model="Qwen2.5-0.5B-Instruct", status="self-reported")
+    _result(root, "xss", "agent-03", 80, XSS, 0.298, model="<script>alert(2)</script>", notes=XSS)
+    _result(root, "self-consistency", "agent-01", 130, "Self-consistency, 8 samples", 0.4125,
+            status="verified", verification={**verification, "correct": 544, "items": "x"})
+    _result(root, "majority", "agent-02", 170, "Majority vote over 3 prompts", 0.389)
+    _result(root, "pot", "agent-03", 240, "Program-of-thought with python exec", 0.4521)
+    _write(root, "verdicts/pot_agent-03.json", json.dumps(
+        {"result": "artifacts/results/pot_agent-03.json", "verdict": "invalid", "by": "agent-03",
+         "reason": "the exec sandbox read the answer key", "timestamp": "2026-04-25T13:30:00Z"}))
+    # the template's hand-written form: the score as text, an ISO timestamp, no status
+    _write(root, "artifacts/results/tool-use_agent-04.json", json.dumps(
+        {"agent_id": "agent-04", "timestamp": "2026-04-25T13:05:00Z", "experiment": "Calculator tool use",
+         "score": "0.43", "test_samples": 1319}))
+    _write(root, "artifacts/results/notes_agent-02.json", "{ not json")  # unusable: reported, never fatal
+    _message(root, 0, "agent-01", "status-update", "status-update", "Joined. Starting with the last-number baseline.")
+    _message(root, 20, "agent-02", "proposal", "experiment-proposal", "Few-shot CoT with a small model.")
+    _message(root, 60, "agent-02", "results", "results-report", "Few-shot CoT: 0.312 accuracy.")
+    _message(root, 85, "agent-03", "xss", "question", XSS + " <script>alert(3)</script>")
+    _message(root, 135, "agent-01", "results", "results-report", "Self-consistency: 0.4125, verified.")
+    _message(root, 250, "agent-04", "", "status-update", "API-form filename, no topic.")
+    return root
+
+
+# -- fixtures --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def browser():
+    why = chromium_missing()
+    if why:
+        pytest.skip(why)
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    try:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    except Exception:
+        pw.stop()
+        raise
+    yield b
+    b.close()
+    pw.stop()
+
+
+@pytest.fixture
+def serve():
+    """serve(bucket_root, spec, bucket=..., prefix=...) -> (bucket server, site server, spec)."""
+    servers = []
+
+    def start(root: Path, spec, *, bucket: str = "ns/gsm8k-collab", prefix: str = "", site: Path):
+        hub = HubBucketServer(root, bucket)
+        files = export_space_files(spec, hub.bucket_url + (f"/{prefix}" if prefix else ""))
+        for name, data in files.items():
+            _write(site, name, data)
+        page = StaticServer(site)
+        servers.extend([hub, page])
+        return hub, page
+
+    yield start
+    for s in servers:
+        s.close()
+
+
+def open_page(browser, url: str, viewport: dict, *, wait: bool = True):
+    """A fresh page at ``url``; records dialogs, outgoing requests and console errors on it."""
+    context = browser.new_context(viewport=viewport, device_scale_factor=1)
+    page = context.new_page()
+    page.dialogs = []
+    page.outgoing = []
+    page.errors = []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.on("request", lambda r: page.outgoing.append(r.url))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.goto(url)
+    if wait:
+        page.wait_for_function("window.__collab && window.__collab.refreshes >= 1", timeout=15000)
+    return page
+
+
+def shot(page, name: str) -> Path:
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    path = OUTPUT / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def table(page) -> list[list[str]]:
+    return page.eval_on_selector_all(
+        "#rows tr", "rows => rows.map(r => [...r.children].map(td => td.innerText.trim()))")
+
+
+# -- the files -------------------------------------------------------------------------------------
+def test_export_space_files_makes_a_static_space():
+    spec = preset_spec("gsm8k")
+    files = export_space_files(spec, "https://huggingface.co/buckets/alice/gsm8k-collab")
+    assert set(files) == {"README.md", "index.html", "vendor/chart.umd.min.js", "vendor/chart.js-LICENSE.md"}
+    readme = files["README.md"].decode()
+    front = yaml.safe_load(readme.split("---\n")[1])
+    assert front == {
+        "title": "GSM8K Leaderboard", "emoji": "🏆", "colorFrom": "indigo", "colorTo": "blue", "sdk": "static",
+        "pinned": False, "short_description": "Live leaderboard of the GSM8K agent collaboration",
+    }
+    assert len(front["short_description"]) <= 60
+    assert "https://huggingface.co/buckets/alice/gsm8k-collab" in readme and "LEADERBOARD.md" in readme
+    html = files["index.html"].decode()
+    assert 'const METRIC_DIRECTION = "higher";' in html
+    assert 'const BUCKET_URL = "https://huggingface.co/buckets/alice/gsm8k-collab";' in html
+    assert 'const TREE_URL = "https://huggingface.co/api/buckets/alice/gsm8k-collab/tree/";' in html
+    assert 'const LEADERBOARD_URL = "https://huggingface.co/buckets/alice/gsm8k-collab/resolve/LEADERBOARD.md";' in html
+    assert '"experiment": "Last number in the question", "score": 0.0227' in html
+    # nothing from a CDN, and no HTML sink for text from the bucket
+    assert re.findall(r'<script src="([^"]+)"', html) == ["vendor/chart.umd.min.js"]
+    assert "<link rel=\"stylesheet\"" not in html
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+        assert sink not in html, sink
+    assert files["vendor/chart.umd.min.js"].startswith(b"/*!\n * Chart.js v4.")
+    assert b"MIT License" in files["vendor/chart.js-LICENSE.md"]
+    lower = export_space_files(preset_spec("parameter-golf"), "https://huggingface.co/buckets/a/pg", title="PG")
+    assert b'const METRIC_DIRECTION = "lower";' in lower["index.html"] and b"title: PG\n" in lower["README.md"]
+
+
+def test_a_hostile_title_cannot_break_out_of_the_page():
+    files = export_space_files(preset_spec("gsm8k"), "https://huggingface.co/buckets/a/b",
+                               title="</script><script>alert(1)</script> & <b>")
+    html = files["index.html"].decode()
+    assert html.count("</script>") == 2  # the vendored library's tag and the page script's own
+    assert "<title>&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;</title>" in html
+    assert yaml.safe_load(files["README.md"].decode().split("---\n")[1])["title"].startswith("</script>")
+
+
+def test_bucket_url_conventions(monkeypatch):
+    assert page_urls("https://huggingface.co/buckets/ns/name/") == {
+        "bucket_page": "https://huggingface.co/buckets/ns/name",
+        "file_url": "https://huggingface.co/buckets/ns/name/resolve/",
+        "tree_url": "https://huggingface.co/api/buckets/ns/name/tree/",
+        "leaderboard_url": "https://huggingface.co/buckets/ns/name/resolve/LEADERBOARD.md",
+        "prefix": "", "label": "ns/name",
+    }
+    sub = page_urls("https://huggingface.co/buckets/ns/name/runs/a")
+    assert sub["file_url"] == "https://huggingface.co/buckets/ns/name/resolve/runs/a/"
+    assert sub["tree_url"] == "https://huggingface.co/api/buckets/ns/name/tree/runs/a/"
+    assert sub["label"] == "ns/name/runs/a"
+    plain = page_urls("https://my-bucket.s3.amazonaws.com/space")
+    assert plain["tree_url"] is None and plain["leaderboard_url"] == "https://my-bucket.s3.amazonaws.com/space/LEADERBOARD.md"
+    assert hub_bucket_url("hf://buckets/ns/name/runs/a") == "https://huggingface.co/buckets/ns/name/runs/a"
+    assert hub_bucket_url("./folder") is None and hub_bucket_url("s3://b/p") is None
+    monkeypatch.setenv("HF_ENDPOINT", "https://hub.example.org/")
+    assert hub_bucket_url("hf://buckets/ns/name") == "https://hub.example.org/buckets/ns/name"
+    from collabspace.errors import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        hub_bucket_url("hf://buckets/ns")
+    with pytest.raises(InvalidInput):
+        page_urls("ftp://example.org/x")
+
+
+# -- the command -----------------------------------------------------------------------------------
+def test_cli_writes_the_space_and_refuses_to_overwrite(tmp_path, run_cli):
+    space = tmp_path / "space"
+    Space.init(str(space), preset_spec("gsm8k"))
+    out = tmp_path / "site"
+    res = run_cli("export-space", out, "--space", space)
+    assert res.code == 1 and "cannot be derived" in res.err and "hint: pass --bucket-url" in res.err
+    assert not out.exists()
+    res = run_cli("export-space", out, "--space", space, "--bucket-url", "https://huggingface.co/buckets/me/g")
+    assert res.code == 0, res
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+        "README.md", "index.html", "vendor/chart.js-LICENSE.md", "vendor/chart.umd.min.js"]
+    assert "sdk: static" in (out / "README.md").read_text()
+    res = run_cli("export-space", out, "--space", space, "--bucket-url", "https://huggingface.co/buckets/me/g")
+    assert res.code == 1 and "not empty" in res.err and "--force" in res.err
+    res = run_cli("export-space", out, "--space", space, "--bucket-url", "https://huggingface.co/buckets/me/h",
+                  "--force", "--title", "Our board")
+    assert res.code == 0 and "buckets/me/h" in (out / "index.html").read_text()
+    assert "title: Our board" in (out / "README.md").read_text()
+    res = run_cli("export-space", tmp_path / "x", "--space", space, "--bucket-url", "huggingface.co/buckets/me/g")
+    assert res.code == 1 and "http(s) URL" in res.err
+
+
+def test_cli_derives_the_bucket_url_from_an_hf_space(tmp_path, run_cli, monkeypatch):
+    import huggingface_hub
+    from fake_hub import FakeHfApi
+
+    from collabspace.storage.hf import HFBucketStore
+
+    hub = FakeHfApi()
+    hub.create_bucket("alice/gsm8k-collab")
+    Space.init(HFBucketStore("alice/gsm8k-collab", "runs/one", api=hub), preset_spec("gsm8k"))
+    monkeypatch.setattr(huggingface_hub, "HfApi", lambda *a, **k: hub)
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)
+    res = run_cli("export-space", tmp_path / "site", "--space", "hf://buckets/alice/gsm8k-collab/runs/one")
+    assert res.code == 0, res
+    html = (tmp_path / "site" / "index.html").read_text()
+    assert 'const BUCKET_URL = "https://huggingface.co/buckets/alice/gsm8k-collab/runs/one";' in html
+    assert "hf repos create alice/gsm8k-leaderboard --type space --sdk static" in res.err
+
+
+# -- the page in Chromium --------------------------------------------------------------------------
+def test_page_renders_the_bucket_live(tmp_path, browser, serve):
+    root = gsm8k_space(tmp_path / "bucket")
+    hub, site = serve(root, preset_spec("gsm8k"), site=tmp_path / "site")
+    page = open_page(browser, site.origin + "/", LAPTOP)
+    state = page.evaluate("window.__collab")
+    assert state["mode"] == "live" and not page.errors, page.errors
+
+    # the table: every usable result, best first (higher is better); the baseline is an unranked
+    # reference row; the invalidated result is last, struck out
+    got = [(r["rank"], r["agent"], r["score"], r["status"]) for r in state["rows"]]
+    assert got == [
+        (1, "agent-04", 0.43, "self-reported"),
+        (2, "agent-01", 0.4125, "verified"),
+        (3, "agent-02", 0.389, "self-reported"),
+        (4, "agent-02", 0.312, "self-reported"),
+        (5, "agent-03", 0.298, "self-reported"),
+        (6, "agent-01", pytest.approx(30 / 1319), "verified"),  # 0.02274...
+        (None, "baseline", 0.0227, "baseline"),
+        (None, "agent-03", 0.4521, "invalid"),
+    ]
+    cells = table(page)
+    assert [c[:3] for c in cells[:3]] == [["1", "agent-04", "0.43"], ["2", "agent-01", "0.4125"], ["3", "agent-02", "0.389"]]
+    assert cells[-1][1] == "agent-03" and "the exec sandbox read the answer key" in cells[-1][4]
+    assert page.locator("#rows tr.invalid").count() == 1 and page.locator("#rows tr.baseline").count() == 1
+    assert page.locator("#score-head").inner_text().lower() == "accuracy"
+
+    # the chart: one point per usable result; the best line rises with each new best, skipping the invalid one
+    assert len(state["points"]) == 7
+    assert [p["t"] for p in state["points"]] == sorted(p["t"] for p in state["points"])
+    best = [(b["agent"], b["score"]) for b in state["best"]]
+    assert best == [("agent-01", pytest.approx(30 / 1319)), ("agent-02", 0.312), ("agent-01", 0.4125), ("agent-04", 0.43)]
+    assert state["baselines"] == [{"name": "Last number in the question", "score": 0.0227, "track": None}]
+    drawn = page.evaluate("Chart.getChart(document.getElementById('chart')).data.datasets.map(d => [d.label, d.data.length])")
+    assert drawn[0] == ["Best so far", 5]  # 4 improvements + the line carried to the last result
+    assert sum(n for label, n in drawn[1:] if not label.startswith("Baseline")) == 7
+    assert ["Baseline: Last number in the question", 2] in drawn
+
+    # live figures from the board and agents/
+    assert state["stats"]["messages"] == 6
+    assert state["stats"]["authors"] == ["agent-01", "agent-02", "agent-03", "agent-04"]
+    assert state["stats"]["registered"] == ["agent-01", "agent-02", "agent-03"]
+    assert state["stats"]["latest"] == int(_at(250).timestamp() * 1000)
+    assert page.locator("#stat-agents").inner_text() == "4" and page.locator("#stat-messages").inner_text() == "6"
+    assert page.locator("#stat-best").inner_text() == "0.43"
+    assert any("notes_agent-02.json" in p for p in state["problems"])
+    assert "could not be read" in page.locator("#table-note").inner_text()
+
+    # XSS: shown as text, nothing ran, nothing injected
+    xss_row = page.locator("#rows tr", has_text="agent-03").first
+    assert xss_row.locator("td.exp .text").inner_text() == XSS
+    assert "<script>alert(2)</script>" in xss_row.locator("td.exp").inner_text()
+    assert page.locator("img").count() == 0 and page.locator("#rows script").count() == 0
+    assert page.dialogs == []
+
+    # reads only the bucket (its listings page through the Link header) and its own files
+    assert {u.split("/")[2] for u in page.outgoing} == {site.origin[7:], hub.origin[7:]}
+    assert any("cursor=" in r for r in hub.requests), "the listing's second page was never read"
+    assert page.locator("#banner").is_hidden()
+    assert page.locator("#bucket-link").inner_text() == "ns/gsm8k-collab"
+    shot(page, "live-laptop")
+    page.context.close()
+
+    phone = open_page(browser, site.origin + "/", PHONE)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert phone.locator("th.date").is_hidden()
+    shot(phone, "live-phone")
+    phone.context.close()
+
+
+def test_a_new_result_appears_on_refresh_and_is_announced(tmp_path, browser, serve):
+    root = gsm8k_space(tmp_path / "bucket")
+    hub, site = serve(root, preset_spec("gsm8k"), site=tmp_path / "site")
+    page = open_page(browser, site.origin + "/", LAPTOP)
+    _result(root, "bigger-model", "agent-02", 300, "Qwen2.5-7B with CoT", 0.81)
+    page.evaluate("window.__collabRefresh()")
+    page.wait_for_function("window.__collab.refreshes >= 2")
+    state = page.evaluate("window.__collab")
+    assert state["rows"][0]["agent"] == "agent-02" and state["rows"][0]["score"] == 0.81
+    assert state["best"][-1]["score"] == 0.81 and len(state["points"]) == 8
+    assert "New best: 0.81 by agent-02" in page.locator("#toast").inner_text()
+    page.context.close()
+
+
+def test_lower_is_better_in_a_bucket_folder(tmp_path, browser, serve):
+    bucket = tmp_path / "bucket"
+    root = bucket / "runs" / "pg"
+    spec = preset_spec("parameter-golf")
+    Space.init(str(root), spec)
+    _result(root, "baseline-rerun", "agent-01", 0, "Naive baseline, re-run", 1.2231)
+    _result(root, "int6", "agent-02", 60, "INT6 quantization", 1.19)
+    _result(root, "wider", "agent-01", 120, "Wider MLP", 1.25)
+    _result(root, "spectral", "agent-02", 180, "Spectral init + INT5", None, val_bpb=1.151)  # template form: val_bpb only
+    _result(root, "bigger", "agent-03", 240, "Bigger model", 1.12, artifact_size_bytes=17_000_000)
+    hub, site = serve(bucket, spec, bucket="ns/parameter-golf-collab", prefix="runs/pg", site=tmp_path / "site")
+    page = open_page(browser, site.origin + "/", LAPTOP)
+    state = page.evaluate("window.__collab")
+    ranked = [(r["agent"], r["score"]) for r in state["rows"] if r["rank"]]
+    assert ranked == [("agent-03", 1.12), ("agent-02", 1.151), ("agent-02", 1.19), ("agent-01", 1.2231), ("agent-01", 1.25)]
+    assert [b["score"] for b in state["best"]] == [1.2231, 1.19, 1.151, 1.12]  # falling: lower is better
+    assert state["baselines"][0]["score"] == 1.2244
+    assert page.locator("#subtitle").inner_text().startswith("val_bpb · lower is better")
+    assert page.locator("#bucket-link").inner_text() == "ns/parameter-golf-collab/runs/pg"
+    assert all("/runs/pg/" in r or "runs%2Fpg" in r for r in hub.requests)
+    shot(page, "lower-is-better-laptop")
+    page.context.close()
+
+
+def test_fallback_when_the_bucket_cannot_be_read(tmp_path, browser, serve):
+    root = gsm8k_space(tmp_path / "bucket")
+    hub, site = serve(root, preset_spec("gsm8k"), site=tmp_path / "site")
+    hub.deny = True  # a private bucket, visitor not signed in
+    page = open_page(browser, site.origin + "/", LAPTOP)
+    state = page.evaluate("window.__collab")
+    assert state["mode"] == "fallback" and "401" in state["error"]
+    banner = page.locator("#banner")
+    assert banner.is_visible()
+    assert "could not be read (HTTP 401)" in banner.inner_text()
+    assert "Private bucket? Sign in to Hugging Face" in banner.inner_text()
+    assert "ns/gsm8k-collab" in banner.inner_text()
+    rows = table(page)
+    assert len(rows) == 1 and rows[0][:3] == ["–", "baseline", "0.0227"]
+    assert rows[0][3].startswith("Last number in the question") and rows[0][4].endswith("baseline")
+    assert page.locator("#chart-box").is_hidden() and "once the bucket can be read" in page.locator("#chart-empty").inner_text()
+    assert state["baselines"] == [{"name": "Last number in the question", "score": 0.0227, "track": None}]
+    assert page.locator("#stat-results").inner_text() == "–"
+    assert page.dialogs == [] and not page.errors
+    shot(page, "fallback-laptop")
+    page.context.close()
+    phone = open_page(browser, site.origin + "/", PHONE)
+    shot(phone, "fallback-phone")
+    phone.context.close()
+
+    # ?bucket= points the page elsewhere for one visit: here, at nothing at all
+    page = open_page(browser, site.origin + "/?bucket=http://127.0.0.1:9/buckets/x/y", LAPTOP)
+    assert "could not be reached" in page.locator("#banner").inner_text()
+    assert page.evaluate("window.__collab.urls.treeUrl") == "http://127.0.0.1:9/api/buckets/x/y/tree/"
+    page.context.close()
+
+
+def test_page_reads_the_leaderboard_the_product_writes(tmp_path, browser, serve):
+    if not hasattr(Space, "submit") or not hasattr(Space, "invalidate"):
+        pytest.skip("results are not in the Space API yet")
+    root = tmp_path / "bucket"
+    Space.init(str(root), preset_spec("gsm8k"))
+    test = [json.loads(line) for line in
+            (Path(__file__).resolve().parent.parent / "src/collabspace/scorers/data/gsm8k_test.jsonl").read_text().splitlines()]
+    a1 = Space.open(str(root), agent="agent-01")
+    a2 = Space.open(str(root), agent="agent-02")
+    a3 = Space.open(str(root), agent="agent-03")
+    for s in (a1, a2, a3):
+        s.join(model="m", harness="h")
+
+    def last_number(q: str) -> str:
+        nums = re.findall(r"\d+(?:\.\d+)?", q.replace(",", ""))
+        return nums[-1] if nums else "0"
+
+    preds = "\n".join(json.dumps({"index": i, "prediction": last_number(x["question"])}) for i, x in enumerate(test))
+    a1.submit("Last number in the question", predictions=preds.encode(), name="last-number")
+    gold = "\n".join(json.dumps({"index": i, "prediction": x["answer"]}) for i, x in enumerate(test[:500]))
+    a2.submit("Gold answers for 500 items (oracle check) | piped", predictions=gold.encode(), name="oracle-500")
+    a3.submit(XSS, score=0.55, name="xss")
+    a3.submit("Leaky eval", score=0.9, name="leaky")
+    a3.invalidate("leaky_agent-03.json", "trained on the test split")
+    a1.post("status-update", "Done with the baseline.")
+
+    hub, site = serve(root, preset_spec("gsm8k"), site=tmp_path / "site")
+    page = open_page(browser, site.origin + "/", LAPTOP)
+    state = page.evaluate("window.__collab")
+    expected = [(r.agent_id, r.score, r.status) for r in a1.leaderboard().rows]
+    got = [(r["agent"], r["score"], r["status"]) for r in state["rows"]]
+    assert [(a, pytest.approx(s, abs=5e-6), st) for a, s, st in expected] == got
+    assert [r["rank"] for r in state["rows"] if r["agent"] == "agent-02"] == [2]
+    assert any(r["experiment"] == "Gold answers for 500 items (oracle check) | piped" for r in state["rows"])
+    assert len(state["points"]) == 4
+    # submitted in one minute: the listing's upload times (to the second) order them
+    assert [b["agent"] for b in state["best"]] == ["agent-01", "agent-02", "agent-03"]
+    assert page.locator("#rows tr", has_text="agent-03").first.locator("td.exp .text").inner_text() == XSS
+    assert page.dialogs == [] and page.locator("img").count() == 0
+    # the rows came from LEADERBOARD.md: no result file was fetched one by one
+    assert not [r for r in hub.requests if "/resolve/artifacts/results/" in r]
+    shot(page, "product-laptop")
+    page.context.close()
