@@ -7,16 +7,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
 from .domain import agents, paths, readmes
-from .domain.leaderboard import render_markdown
+from .domain import artifacts as artifact_files
+from .domain import invalidation
+from .domain import leaderboard as standings
+from .domain import results as result_files
 from .domain.spec import Spec, parse_spec
 from .domain.timefmt import utcnow
 from .errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from .scorers import ScoreReport, get_scorer
 from .storage import ObjectInfo, Store, open_store
 
 
@@ -85,7 +89,7 @@ class Space:
             ) from None
         space.__dict__["spec"] = spec
         # the spec is ours, so the rest cannot clash: one batch (one API call on the Hub)
-        store.put_many({k: t.encode() for k, t in space.generated_files().items() if k != paths.SPEC})
+        store.put_many({k: t.encode() for k, t in space.generated_files(fresh=True).items() if k != paths.SPEC})
         return space
 
     # -- basic properties -----------------------------------------------------------------
@@ -124,15 +128,20 @@ class Space:
             raise InvalidInput(f"{paths.SPEC} is not UTF-8 text", hint="save collab.toml as UTF-8") from None
         return parse_spec(text)
 
-    def generated_files(self) -> dict[str, str]:
-        """The derived files for the current spec: key -> text, in writing order."""
+    def generated_files(self, *, fresh: bool = False) -> dict[str, str]:
+        """The derived files for the current spec: key -> text, in writing order.
+
+        Args:
+            fresh: the space is new, so there are no results to read for ``LEADERBOARD.md``.
+        """
         spec = self.spec
+        board = standings.build(spec, [], present=set()) if fresh else self.leaderboard()
         return {
             paths.SPEC: spec.to_toml(),
             paths.README: readmes.space_readme(spec, self.url),
             paths.BOARD_README: readmes.board_readme(spec, self.url),
             paths.ARTIFACTS_README: readmes.artifacts_readme(spec, self.url),
-            paths.LEADERBOARD: render_markdown(spec, []),
+            paths.LEADERBOARD: board.to_markdown(),
         }
 
     def getting_started(self) -> str:
@@ -177,3 +186,221 @@ class Space:
     def cat(self, key: str) -> bytes:
         """The bytes of one object. Raises NotFound."""
         return self.store.get(key)
+
+    # -- artifacts and results ------------------------------------------------------------------
+    def push(
+        self,
+        path: str,
+        *,
+        kind: str | None = None,
+        name: str | None = None,
+        replace: bool = False,
+        progress: artifact_files.Progress | None = None,
+    ) -> artifact_files.PushReport:
+        """Upload a file or folder as the acting agent's artifact ``artifacts/{kind}/{name}_{agent}...``.
+
+        Unchanged files are skipped (size and content); uploads run in parallel, large files in parts.
+
+        Args:
+            path: a local file or folder.
+            kind: ``scripts``, ``results``, ``checkpoints``, ``data`` or a new folder (default: from the path).
+            name: the name before ``_{agent}`` (default: the file or folder name).
+            replace: allow changing an existing artifact of yours (a folder is then mirrored exactly).
+            progress: receives the bytes to send and their progress.
+
+        Returns:
+            What was uploaded, skipped and deleted, and the bytes sent.
+
+        Raises:
+            NotFound: nothing at ``path``.
+            InvalidInput: a bad kind, name or agent id, or an empty folder.
+            Conflict: the artifact exists with other content and ``replace`` is not set (nothing is sent).
+        """
+        return artifact_files.push(self.store, self.agent, path, kind=kind, name=name, replace=replace,
+                                   progress=progress)
+
+    def pull(self, source: str, dest: str, *, progress: artifact_files.Progress | None = None) -> artifact_files.PullReport:
+        """Download a key, or everything under a prefix, to ``dest``: in parallel, each file written atomically.
+
+        Files already complete at ``dest`` are skipped, so an interrupted pull resumes.
+
+        Args:
+            source: a key (``artifacts/scripts/x_agent-01.py``) or a prefix (an artifact folder).
+            dest: a local file or folder.
+            progress: receives the bytes to receive and their progress.
+
+        Returns:
+            What was downloaded and skipped.
+
+        Raises:
+            NotFound: nothing stored at ``source``.
+            InvalidInput: a bad key, or ``dest`` is a file where a folder is needed.
+            StoreError: a download came back short (nothing is left at ``dest``).
+        """
+        return artifact_files.pull(self.store, source, dest, progress=progress)
+
+    def artifacts(self, *, agent: str | None = None, kind: str | None = None) -> list[artifact_files.Artifact]:
+        """The artifacts of the space (folders summed up), optionally of one owner or kind.
+
+        Returns:
+            Artifacts with owner, kind, size, file count and last change, in key order.
+        """
+        return artifact_files.list_artifacts(self.store, agent=agent, kind=kind)
+
+    def delete_artifact(self, key: str) -> list[str]:
+        """Delete one of the acting agent's own artifacts (a file or a folder).
+
+        Returns:
+            The keys deleted.
+
+        Raises:
+            Conflict: it belongs to another agent, or it is a result (results are immutable).
+            NotFound: no such artifact.
+        """
+        return artifact_files.delete(self.store, self.agent, key)
+
+    @staticmethod
+    def score_task(task: str, predictions: bytes) -> ScoreReport:
+        """Score predictions with the scorer registered as ``task`` (e.g. ``gsm8k``), without a space.
+
+        Raises:
+            NotFound: no such scorer installed.
+            InvalidInput: malformed predictions (the message names the line).
+        """
+        return get_scorer(task).score(predictions)
+
+    def score(self, predictions: bytes) -> ScoreReport:
+        """Score predictions with the space's scorer and data, without submitting.
+
+        Raises:
+            InvalidInput: the space has no scorer, or the predictions are malformed.
+            NotFound: the scorer is not installed, or the spec's scorer data is not stored.
+        """
+        scorer = self.spec.scorer
+        if scorer is None:
+            raise InvalidInput("this space has no scorer", hint="submit self-reported scores with collab submit --score")
+        return get_scorer(scorer.name).score(predictions, split=scorer.split, data=self._scorer_data())
+
+    def _scorer_data(self) -> bytes | None:
+        scorer = self.spec.scorer
+        return self.store.get(scorer.data) if scorer and scorer.data else None
+
+    def submit(
+        self,
+        experiment: str,
+        *,
+        score: float | str | None = None,
+        predictions: bytes | None = None,
+        name: str | None = None,
+        model: str | None = None,
+        notes: str | None = None,
+        track: str | None = None,
+        fields: Sequence[str] = (),
+        refs: Sequence[str] = (),
+        artifacts: Sequence[str] = (),
+    ) -> result_files.Submission:
+        """Store a result (create-only) in ``artifacts/results/`` and regenerate ``LEADERBOARD.md``.
+
+        With ``predictions`` the space's scorer computes the score (**verified**, with a per-item
+        file next to the result); with ``score`` it is **self-reported**. A result over a spec
+        limit is stored but marked invalid, with the reason.
+
+        Args:
+            experiment: what was run (required).
+            score: a self-reported score (a finite number).
+            predictions: a predictions file's bytes, to be scored here.
+            name: the result's name (default: from the experiment); the key is ``{name}_{agent}.json``.
+            model, notes, track: the template's fields; ``track`` must be one of the spec's tracks.
+            fields: the task's own fields as ``key=value`` (values read as JSON when they are).
+            refs: messages or results this builds on.
+            artifacts: keys of artifacts behind the result.
+
+        Returns:
+            The stored key, status, score and invalid reason, and the score report if scored.
+
+        Raises:
+            InvalidInput: a missing or malformed field, a non-finite score, malformed predictions.
+            NotFound: a ref or artifact that is not stored.
+            AlreadyExists: a result of that name exists (nothing is changed).
+        """
+        submission = result_files.submit(
+            self.store, self.spec, self.agent, self.clock(), experiment=experiment, score=score,
+            predictions=predictions, name=name, model=model, notes=notes, track=track, fields=fields, refs=refs,
+            artifacts=artifacts, scorer_data=self._scorer_data() if predictions is not None else None,
+        )
+        standings.regenerate(self.store, self.spec)
+        return submission
+
+    def results(self) -> list[result_files.Result]:
+        """Every readable result in ``artifacts/results/``, in key order (unreadable ones: :meth:`doctor_results`)."""
+        found, _ = result_files.read_results(self.store, self.store.list(paths.RESULTS))
+        return found
+
+    def leaderboard(self) -> standings.Leaderboard:
+        """The leaderboard derived from every result, verdict and the spec's baselines (nothing is written).
+
+        Returns:
+            A :class:`~collabspace.domain.leaderboard.Leaderboard`: ``rows`` / ``top(5)`` (dicts via
+            ``to_dict()`` with rank, agent_id, score, experiment, status, file, flag), ``best``,
+            ``flagged`` (results and messages building on invalid results), ``problems``.
+        """
+        return standings.load(self.store, self.spec)
+
+    def write_leaderboard(self) -> standings.Leaderboard:
+        """Regenerate ``LEADERBOARD.md`` from the full listing (repeating while results keep arriving).
+
+        Returns:
+            The leaderboard as written.
+        """
+        return standings.regenerate(self.store, self.spec)
+
+    def invalidate(self, result: str, reason: str) -> invalidation.Verdict:
+        """Record an immutable verdict that a result is invalid, and regenerate the leaderboard.
+
+        Args:
+            result: the result's key or file name (``x_agent-01.json`` or ``x_agent-01``).
+            reason: why, in a line.
+
+        Returns:
+            The verdict as stored.
+
+        Raises:
+            InvalidInput: an empty reason.
+            NotFound: no such result.
+            Conflict: the acting agent is neither the result's owner nor an organizer, or it is
+                already invalidated (the first verdict stands).
+        """
+        agent = self.agent
+        reason = (reason or "").strip()
+        if not reason:
+            raise InvalidInput("--reason is empty", hint='say why, e.g. --reason "trained on the test split"')
+        key = result if result.startswith(paths.RESULTS) else paths.RESULTS + result.rsplit("/", 1)[-1]
+        key = key if key.endswith(".json") else key + ".json"
+        try:
+            found = result_files.parse_result(key, self.store.get(key))
+        except NotFound:
+            raise NotFound(f"no result {key}", hint="list results with: collab leaderboard --format json") from None
+        if agent != found.owner and agent not in self.spec.organizers:
+            who = ", ".join(self.spec.organizers) or "none listed"
+            raise Conflict(
+                f"only {found.owner} (the owner) or an organizer ({who}) can invalidate {key}; you are {agent}",
+                hint=f"post your evidence on the board instead: collab post --type question --refs {key} --body TEXT",
+            )
+        verdict_key = paths.verdict_key(key)
+        try:
+            self.store.put(verdict_key, invalidation.verdict_document(key, agent, reason, self.clock()), create_only=True)
+        except AlreadyExists:
+            earlier = invalidation.parse_verdict(verdict_key, self.store.get(verdict_key))
+            raise Conflict(f"{key} was already invalidated by {earlier.by}: {earlier.reason}",
+                           hint="verdicts are immutable; the first one stands") from None
+        standings.regenerate(self.store, self.spec)
+        return invalidation.parse_verdict(verdict_key, self.store.get(verdict_key))
+
+    def doctor_results(self) -> list[result_files.Problem]:
+        """Result and verdict files that cannot be used as they are, with the reason (never fatal).
+
+        Returns:
+            One problem per file: malformed JSON, a missing required field, a non-finite score, a
+            verification that does not hold up, an unknown track, a verdict by someone not entitled.
+        """
+        return self.leaderboard().problems

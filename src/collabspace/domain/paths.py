@@ -11,6 +11,8 @@
     artifacts/README.md
     artifacts/{kind}/{name}_{agent}.{ext}  or  artifacts/{kind}/{name}_{agent}/...
     artifacts/results/{name}_{agent}.json
+    artifacts/results/{name}_{agent}.items.jsonl   per-item correctness of a scored result
+    verdicts/{name}_{agent}.json         an invalidation verdict on that result (immutable)
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ ARTIFACTS = "artifacts/"
 ARTIFACTS_README = ARTIFACTS + "README.md"
 ARTIFACT_KINDS = ("scripts", "results", "checkpoints", "data")
 RESULTS = ARTIFACTS + "results/"
+VERDICTS = "verdicts/"
 
 #: The files `collab init` generates, in the order it writes them (the spec first: it is the lock).
 GENERATED = (SPEC, README, BOARD_README, ARTIFACTS_README, LEADERBOARD)
@@ -78,3 +81,18 @@ def artifact_key(kind: str, name: str, agent: str, ext: str = "") -> str:
     """``artifacts/{kind}/{name}_{agent}{ext}`` (``ext`` includes its dot, or is empty for a folder)."""
     check_agent_id(agent)
     return f"{ARTIFACTS}{kind}/{name}_{agent}{ext}"
+
+
+def result_key(name: str, agent: str) -> str:
+    """``artifacts/results/{name}_{agent}.json``."""
+    return artifact_key("results", name, agent, ".json")
+
+
+def items_key(result: str) -> str:
+    """The per-item correctness file next to a result: ``....json`` -> ``....items.jsonl``."""
+    return result.removesuffix(".json") + ".items.jsonl"
+
+
+def verdict_key(result: str) -> str:
+    """``verdicts/{name}_{agent}.json``: the verdict on the result ``artifacts/results/{name}_{agent}.json``."""
+    return VERDICTS + result.rsplit("/", 1)[-1]

@@ -1,0 +1,210 @@
+"""Artifact and result commands: push, pull, artifacts, rm, submit, score, leaderboard, invalidate."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import TracebackType
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+from ..domain.leaderboard import Leaderboard
+from ..errors import InvalidInput
+from ..space import Space
+from .app import cli, echo_json, format_option, human_size, note, space_options
+
+
+class TransferBar:
+    """A rich progress bar on stderr (bytes, rate, time left); silent when stderr is not a terminal."""
+
+    def __init__(self, label: str) -> None:
+        console = Console(stderr=True)
+        self._progress = Progress(
+            TextColumn(label), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
+            console=console, disable=not console.is_terminal, transient=True,
+        )
+        self._task = self._progress.add_task(label, total=None)
+
+    def start(self, total_bytes: int, files: int) -> None:
+        self._progress.update(self._task, total=total_bytes)
+
+    def advance(self, nbytes: int) -> None:
+        self._progress.update(self._task, advance=nbytes)
+
+    def __enter__(self) -> TransferBar:
+        self._progress.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._progress.stop()
+
+
+# -- artifacts ---------------------------------------------------------------------------------------
+@cli.command()
+@space_options()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--kind", help="scripts, results, checkpoints, data, or a new folder (default: from the path).")
+@click.option("--name", help="The name before _AGENT (default: the file or folder name).")
+@click.option("--replace", is_flag=True, help="Change your existing artifact (a folder is mirrored exactly).")
+@format_option("human", "json")
+def push(space: Space, path: Path, kind: str | None, name: str | None, replace: bool, fmt: str) -> None:
+    """Upload a file or folder as artifacts/KIND/NAME_AGENT[.ext] (unchanged files are skipped)."""
+    with TransferBar("push") as bar:
+        report = space.push(str(path), kind=kind, name=name, replace=replace, progress=bar)
+    if fmt == "json":
+        echo_json(report.to_dict())
+        return
+    click.echo(report.key + ("/" if report.folder else ""))
+    if not report.changed:
+        note("unchanged: nothing to upload")
+    else:
+        note(f"uploaded {len(report.uploaded)} file(s), {human_size(report.bytes_sent)}; "
+             f"skipped {len(report.skipped)} unchanged" + (f"; deleted {len(report.deleted)}" if report.deleted else ""))
+        note("hint: announce it on the board: collab post --type status-update --body \"pushed " + report.key + "\"")
+
+
+@cli.command()
+@space_options(agent=False)
+@click.argument("source", metavar="KEY|PREFIX")
+@click.argument("dest", type=click.Path(path_type=Path))
+@format_option("human", "json")
+def pull(space: Space, source: str, dest: Path, fmt: str) -> None:
+    """Download a key or a folder to DEST (parallel, atomic per file, complete files skipped)."""
+    with TransferBar("pull") as bar:
+        report = space.pull(source, str(dest), progress=bar)
+    if fmt == "json":
+        echo_json(report.to_dict())
+        return
+    note(f"downloaded {len(report.downloaded)} file(s), {human_size(report.bytes_received)}; "
+         f"skipped {len(report.skipped)} already complete")
+
+
+@cli.command(name="artifacts")
+@space_options(agent=False)
+@click.option("--agent", "owner", metavar="ID", help="Only this agent's artifacts.")
+@click.option("--kind", help="Only this kind (scripts, results, checkpoints, data, ...).")
+@format_option("human", "json")
+def artifacts_cmd(space: Space, owner: str | None, kind: str | None, fmt: str) -> None:
+    """List artifacts: owner, kind, size, last change."""
+    found = space.artifacts(agent=owner, kind=kind)
+    if fmt == "json":
+        echo_json([a.to_dict() for a in found])
+        return
+    for a in found:
+        when = a.modified.strftime("%Y-%m-%d %H:%M") if a.modified else ""
+        shown = a.key + (f"/ ({a.files} files)" if a.folder else "")
+        click.echo(f"{a.owner or '?':<20} {a.kind or '-':<12} {human_size(a.size):>9}  {when:16}  {shown}")
+
+
+@cli.command()
+@space_options()
+@click.argument("key")
+def rm(space: Space, key: str) -> None:
+    """Delete one of your own artifacts (a file, or a folder with everything in it)."""
+    deleted = space.delete_artifact(key)
+    note(f"deleted {len(deleted)} file(s)")
+
+
+# -- results ---------------------------------------------------------------------------------------
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+@cli.command()
+@space_options()
+@click.option("--experiment", required=True, help="What you ran, in a line.")
+@click.option("--score", help="Your own score (self-reported).")
+@click.option("--predictions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A predictions file for the space's scorer (verified).")
+@click.option("--name", help="The result's name (default: from the experiment).")
+@click.option("--model", help="The model evaluated.")
+@click.option("--notes", help="Anything others should know.")
+@click.option("--track", help="The track, when the space has tracks.")
+@click.option("--field", "fields", multiple=True, metavar="KEY=VALUE", help="A task field (repeat).")
+@click.option("--refs", multiple=True, metavar="FILE", help="A message or result this builds on (repeat, or comma-separate).")
+@click.option("--artifacts", "artifact_keys", multiple=True, metavar="KEY", help="An artifact behind it (repeat, or comma-separate).")
+@format_option("human", "json")
+def submit(space: Space, experiment: str, score: str | None, predictions: Path | None, name: str | None,
+           model: str | None, notes: str | None, track: str | None, fields: tuple[str, ...], refs: tuple[str, ...],
+           artifact_keys: tuple[str, ...], fmt: str) -> None:
+    """Store a result in artifacts/results/ and regenerate LEADERBOARD.md."""
+    done = space.submit(
+        experiment, score=score, predictions=predictions.read_bytes() if predictions else None, name=name,
+        model=model, notes=notes, track=track, fields=fields, refs=_split(refs), artifacts=_split(artifact_keys),
+    )
+    if fmt == "json":
+        echo_json(done.to_dict())
+    else:
+        click.echo(done.key)
+    if done.status == "invalid":
+        raise InvalidInput(
+            f"stored {done.key}, but it is invalid: {done.reason}",
+            hint="it is shown struck out on the leaderboard; fix it and submit again under a new --name",
+        )
+    if fmt == "human":
+        counts = f" ({done.report.correct}/{done.report.total})" if done.report else ""
+        note(f"{done.status}: {space.spec.metric.name} {done.score:.6g}{counts}; LEADERBOARD.md regenerated")
+
+
+@cli.command()
+@click.argument("task")
+@click.argument("predictions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--items", "items_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the per-item correctness (JSONL) here.")
+@format_option("human", "json")
+def score(task: str, predictions: Path, items_path: Path | None, fmt: str) -> None:
+    """Score PREDICTIONS with the scorer TASK (e.g. gsm8k) without submitting."""
+    report = Space.score_task(task, predictions.read_bytes())
+    if items_path:
+        items_path.write_bytes(report.items_jsonl())
+    if fmt == "json":
+        echo_json(report.summary())
+        return
+    click.echo(f"{report.score:.6g}")
+    note(f"{report.correct}/{report.total} correct ({report.answered} answered) by {report.scorer} {report.version}")
+
+
+def _human(board: Leaderboard) -> None:
+    name = board.spec.metric.name
+    for section in board.sections:
+        if len(board.sections) > 1:
+            click.echo(f"\n{section.title}")
+        click.echo(f"{'rank':>4}  {'agent':<20} {name:>10}  {'status':<14} {'date':<16}  experiment")
+        for r in section.rows:
+            rank = str(r.rank) if r.rank is not None else "-"
+            extra = f"  [{r.reason}]" if r.reason else f"  [⚠ {r.flag}]" if r.flag else ""
+            click.echo(f"{rank:>4}  {r.agent_id:<20} {r.score:>10.6g}  {r.status:<14} {r.date:<16}  {r.experiment}{extra}")
+
+
+@cli.command()
+@space_options(agent=False)
+@click.option("--write", is_flag=True, help="Also regenerate LEADERBOARD.md in the space.")
+@format_option("human", "md", "json")
+def leaderboard(space: Space, write: bool, fmt: str) -> None:
+    """Print the leaderboard derived from every result (and, with --write, regenerate LEADERBOARD.md)."""
+    board = space.write_leaderboard() if write else space.leaderboard()
+    if fmt == "json":
+        echo_json(board.to_dict())
+    elif fmt == "md":
+        sys.stdout.write(board.to_markdown())
+    else:
+        _human(board)
+    if board.problems:
+        note(f"{len(board.problems)} result file(s) could not be used; see: collab doctor")
+    if write:
+        note("LEADERBOARD.md regenerated")
+
+
+@cli.command()
+@space_options()
+@click.argument("result")
+@click.option("--reason", required=True, help="Why the result is invalid.")
+def invalidate(space: Space, result: str, reason: str) -> None:
+    """Record that RESULT is invalid (owner or organizer only); work that builds on it gets flagged."""
+    verdict = space.invalidate(result, reason)
+    click.echo(verdict.key)
+    board = space.leaderboard()
+    flagged = [k for k, f in board.flagged.items() if f.root == verdict.result]
+    note(f"{verdict.result} is invalid; {len(flagged)} result(s)/message(s) that build on it are flagged")

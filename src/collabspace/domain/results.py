@@ -1,0 +1,459 @@
+"""Results: ``artifacts/results/{name}_{agent}.json``, immutable, written create-only.
+
+The template's schema: ``agent_id``, ``experiment`` and ``score`` are required;
+``timestamp`` (ISO 8601 with Z), ``model``, ``test_samples`` and ``notes`` are
+recommended; a task adds its own fields (Parameter Golf's ``val_bpb``,
+``artifact_size_bytes``, ...). collabspace adds ``track``, ``refs``,
+``artifacts`` and, for scores it computed itself, a ``verification`` block
+naming the scorer, its version and the per-item correctness file.
+
+Readers are tolerant: a result JSON written by hand is read like ours; one that
+cannot be used becomes a :class:`Problem` for ``collab doctor``, never an error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..errors import AlreadyExists, CollabError, InvalidInput, NotFound
+from ..scorers import ScoreReport, get_scorer
+from ..storage import ObjectInfo, Store, check_key
+from . import paths
+from .artifacts import name_owner
+from .spec import Spec
+from .timefmt import iso, parse_time
+
+REQUIRED = ("agent_id", "experiment", "score")
+#: Fields with a meaning of their own; ``--field`` cannot set them.
+RESERVED = frozenset(
+    {"agent_id", "timestamp", "experiment", "model", "score", "notes", "track", "refs",
+     "artifacts", "status", "invalid_reason", "verification"}
+)
+_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A file that could not be used as it is, for ``collab doctor``."""
+
+    key: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"key": self.key, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Verification:
+    """How the tool computed a score itself."""
+
+    scorer: str
+    version: str
+    split: str
+    correct: int
+    total: int
+    items: str
+    data_sha256: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scorer": self.scorer, "version": self.version, "split": self.split, "correct": self.correct,
+            "total": self.total, "items": self.items, "data_sha256": self.data_sha256,
+        }
+
+
+@dataclass
+class Result:
+    """One result, as read from its JSON file."""
+
+    key: str
+    agent_id: str
+    experiment: str
+    score: float
+    timestamp: datetime | None = None
+    model: str = ""
+    test_samples: int | None = None
+    notes: str = ""
+    track: str | None = None
+    refs: list[str] = field(default_factory=list)
+    artifacts: list[str] = field(default_factory=list)
+    verification: Verification | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def owner(self) -> str:
+        """The agent whose id is in the file name (the ownership rule), else ``agent_id``."""
+        return owner_of(self.key) or self.agent_id
+
+    def field_value(self, name: str) -> Any:
+        """A field of the JSON by name; dots reach into objects (``model_config.n_layers``)."""
+        value: Any = self.raw
+        for part in name.split("."):
+            if not isinstance(value, dict) or part not in value:
+                return None
+            value = value[part]
+        return value
+
+
+def owner_of(key: str) -> str | None:
+    """The agent id in a result's file name (``artifacts/results/x_agent-01.json`` -> ``agent-01``)."""
+    return name_owner(key.rsplit("/", 1)[-1])
+
+
+def is_result_key(key: str) -> bool:
+    """True for ``artifacts/results/X.json`` (a top-level JSON file of the results folder)."""
+    return key.startswith(paths.RESULTS) and key.endswith(".json") and "/" not in key[len(paths.RESULTS) :]
+
+
+def check_score(value: Any) -> float:
+    """A score as a finite float.
+
+    Raises:
+        InvalidInput: not a number, or NaN / infinite.
+    """
+    if isinstance(value, bool):
+        raise InvalidInput(f"score must be a finite number, got {value!r}", hint="pass e.g. --score 0.72")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"score must be a finite number, got {value!r}", hint="pass e.g. --score 0.72") from None
+    if not math.isfinite(number):
+        raise InvalidInput(f"score must be a finite number, got {value!r}", hint="pass e.g. --score 0.72")
+    return number
+
+
+def check_name(name: str) -> str:
+    """A result or artifact name: 1-100 of letters, digits, ``.``, ``_``, ``-``, starting with a letter or digit.
+
+    Raises:
+        InvalidInput: anything else (slashes, ``..``, spaces, an empty name).
+    """
+    if not isinstance(name, str) or not _NAME.match(name) or ".." in name or name.endswith("."):
+        raise InvalidInput(
+            f"invalid name {name!r}: use 1-100 of letters, digits, '.', '_' and '-', starting with a letter or digit",
+            hint=f"try --name {paths.slug(str(name)) or 'my-result'}",
+        )
+    return name
+
+
+def parse_field(text: str) -> tuple[str, Any]:
+    """``key=value`` from ``--field``: the value is read as JSON when it is one (numbers), else kept as text.
+
+    Raises:
+        InvalidInput: no ``=``, a bad key, or a key reserved for the template's own fields.
+    """
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not _FIELD_NAME.match(key):
+        raise InvalidInput(f"invalid --field {text!r}: write it as key=value", hint="e.g. --field val_bpb=1.12")
+    if key in RESERVED:
+        raise InvalidInput(
+            f"--field cannot set {key!r}: it has its own option", hint=f"use --{key.replace('_', '-')} instead"
+        )
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+    if isinstance(parsed, float) and not math.isfinite(parsed):
+        raise InvalidInput(f"--field {key}: {value!r} is not a finite number", hint="give a finite number")
+    return key, parsed
+
+
+def _str_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [str(value)]
+
+
+def _verification(value: Any) -> Verification | None:
+    if not isinstance(value, dict):
+        return None
+    try:
+        return Verification(
+            scorer=str(value["scorer"]), version=str(value["version"]), split=str(value.get("split", "")),
+            correct=int(value["correct"]), total=int(value["total"]), items=str(value["items"]),
+            data_sha256=str(value.get("data_sha256", "")),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def parse_result(key: str, data: bytes, *, modified: datetime | None = None) -> Result:
+    """Read a result JSON, ours or hand-written.
+
+    Raises:
+        InvalidInput: not JSON, not an object, a required field missing, or a score that is not finite.
+    """
+    try:
+        obj = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"{key}: not valid JSON ({exc})") from None
+    if not isinstance(obj, dict):
+        raise InvalidInput(f"{key}: expected a JSON object, got {type(obj).__name__}")
+    missing = [f for f in REQUIRED if obj.get(f) in (None, "")]
+    if missing:
+        raise InvalidInput(f"{key}: missing required field{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+    try:
+        score = check_score(obj["score"])
+    except InvalidInput as exc:
+        raise InvalidInput(f"{key}: {exc.message}") from None
+    samples = obj.get("test_samples")
+    track = obj.get("track")
+    return Result(
+        key=key,
+        agent_id=str(obj["agent_id"]),
+        experiment=str(obj["experiment"]),
+        score=score,
+        timestamp=parse_time(obj.get("timestamp")) or modified,
+        model=str(obj.get("model") or ""),
+        test_samples=samples if isinstance(samples, int) and not isinstance(samples, bool) else None,
+        notes=str(obj.get("notes") or ""),
+        track=str(track) if track not in (None, "") else None,
+        refs=_str_list(obj.get("refs")),
+        artifacts=_str_list(obj.get("artifacts")),
+        verification=_verification(obj.get("verification")),
+        raw=obj,
+    )
+
+
+def limit_violations(spec: Spec, result: Result) -> list[str]:
+    """Why ``result`` breaks the spec's machine-checkable limits (empty if it does not)."""
+    out = []
+    for limit in spec.constraints.limits:
+        value = result.field_value(limit.field)
+        if value is not None:
+            why = limit.violation(value)
+            if why:
+                out.append(why)
+    return out
+
+
+def result_document(
+    *,
+    agent: str,
+    now: datetime,
+    experiment: str,
+    score: float,
+    model: str | None,
+    notes: str | None,
+    track: str | None,
+    test_samples: int | None,
+    refs: list[str],
+    artifacts: list[str],
+    fields: dict[str, Any],
+    verification: Verification | None,
+) -> dict[str, Any]:
+    """The JSON object of a new result, in the template's field order."""
+    doc: dict[str, Any] = {
+        "agent_id": agent,
+        "timestamp": iso(now),
+        "experiment": experiment,
+        "model": model or None,
+        "score": score,
+        "test_samples": test_samples,
+        "notes": notes or None,
+    }
+    doc.update(fields)
+    doc.update({"track": track, "refs": refs or None, "artifacts": artifacts or None})
+    if verification:
+        doc["status"] = "verified"
+        doc["verification"] = verification.to_dict()
+    else:
+        doc["status"] = "self-reported"
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+def write_result(store: Store, key: str, doc: dict[str, Any], items: bytes | None = None) -> None:
+    """Write a result create-only, with its per-item file first (so a verified result never lacks it).
+
+    Raises:
+        AlreadyExists: the name is taken; nothing is left behind.
+    """
+    hint = f"results are immutable; submit under a new --name, e.g. {key.rsplit('/', 1)[-1][:-5].rsplit('_', 1)[0]}-2"
+    if store.exists(key):
+        raise AlreadyExists(f"{key} already exists", hint=hint)
+    items_key = paths.items_key(key)
+    if items is not None:
+        try:
+            store.put(items_key, items, create_only=True)
+        except AlreadyExists:
+            raise AlreadyExists(f"{items_key} already exists", hint=hint) from None
+    try:
+        store.put(key, (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode(), create_only=True)
+    except AlreadyExists:
+        if items is not None:  # ours, written a moment ago: the race's loser leaves nothing behind
+            store.delete(items_key)
+        raise AlreadyExists(f"{key} already exists", hint=hint) from None
+
+
+# Result files are immutable, so a parsed copy stays good while the listing shows the same etag and size.
+_CACHE: dict[tuple[str, str], tuple[Any, int, Result | Problem]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _read_one(store: Store, info: ObjectInfo) -> Result | Problem:
+    token = (store.url, info.key)
+    with _CACHE_LOCK:
+        hit = _CACHE.get(token)
+    if hit and hit[0] == info.etag and hit[1] == info.size and info.etag is not None:
+        return hit[2]
+    try:
+        item: Result | Problem = parse_result(info.key, store.get(info.key), modified=info.last_modified)
+    except NotFound:
+        item = Problem(info.key, "disappeared while being read")
+    except CollabError as exc:
+        item = Problem(info.key, exc.message.removeprefix(f"{info.key}: "))
+    with _CACHE_LOCK:
+        _CACHE[token] = (info.etag, info.size, item)
+    return item
+
+
+def read_results(store: Store, infos: Iterable[ObjectInfo], *, workers: int = 16) -> tuple[list[Result], list[Problem]]:
+    """Read the result files among ``infos`` in parallel: the usable ones, and the problems."""
+    wanted = [i for i in infos if is_result_key(i.key)]
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(wanted)))) as pool:
+        items = list(pool.map(lambda i: _read_one(store, i), wanted))
+    return [r for r in items if isinstance(r, Result)], [p for p in items if isinstance(p, Problem)]
+
+
+# -- submitting ------------------------------------------------------------------------------------
+@dataclass
+class Submission:
+    """What :func:`submit` stored."""
+
+    key: str
+    status: str  # "verified", "self-reported" or "invalid"
+    score: float
+    reason: str | None
+    document: dict[str, Any]
+    report: ScoreReport | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"key": self.key, "status": self.status, "score": self.score, "reason": self.reason}
+        if self.report:
+            out.update(correct=self.report.correct, total=self.report.total, items=paths.items_key(self.key))
+        return out
+
+
+def resolve_ref(store: Store, ref: str) -> str:
+    """The stored key a ``--refs`` value names: a full key, or a message or result file name.
+
+    Raises:
+        NotFound: nothing stored by that name.
+    """
+    ref = ref.strip()
+    if not ref:
+        raise InvalidInput("empty ref", hint="refs name messages (message_board/...) or results (artifacts/results/...)")
+    candidates = [ref] if "/" in ref else [paths.BOARD + ref, paths.BOARD + ref + ".md", paths.RESULTS + ref,
+                                           paths.RESULTS + ref + ".json"]
+    for key in candidates:
+        check_key(key)
+        if store.exists(key):
+            return key
+    raise NotFound(f"ref {ref!r} names no stored message or result",
+                   hint="refs name files such as message_board/20260425-143000_agent-01_topic.md; list them with: collab ls")
+
+
+def resolve_artifact(store: Store, key: str) -> str:
+    """An ``--artifacts`` value: a stored key, or a folder with files in it.
+
+    Raises:
+        NotFound: nothing stored there.
+    """
+    key = key.strip().rstrip("/")
+    check_key(key)
+    if store.exists(key) or next(iter(store.list(key + "/")), None) is not None:
+        return key
+    raise NotFound(f"artifact {key!r} is not stored", hint="list artifacts with: collab artifacts")
+
+
+def _track(spec: Spec, track: str | None) -> str | None:
+    known = [t.id for t in spec.tracks]
+    if known and track not in known:
+        what = f"track {track!r} is not one of" if track else "this space ranks by track; pass --track, one of"
+        raise InvalidInput(f"{what} {', '.join(known)}", hint=f"e.g. --track {known[0]}")
+    if not known and track:
+        raise InvalidInput(f"this space has no tracks (got --track {track})", hint="leave out --track")
+    return track
+
+
+def submit(
+    store: Store,
+    spec: Spec,
+    agent: str,
+    now: datetime,
+    *,
+    experiment: str,
+    score: Any = None,
+    predictions: bytes | None = None,
+    name: str | None = None,
+    model: str | None = None,
+    notes: str | None = None,
+    track: str | None = None,
+    fields: Iterable[str] = (),
+    refs: Iterable[str] = (),
+    artifacts: Iterable[str] = (),
+    scorer_data: bytes | None = None,
+) -> Submission:
+    """Validate and store one result (create-only); score it first when predictions are given.
+
+    Everything is checked before anything is written, so a refused submission stores nothing.
+    A result over a spec limit is stored, marked invalid with the reason.
+
+    Raises:
+        InvalidInput: no experiment, both or neither of score and predictions, a score that is not
+            finite, a bad name, field or track, malformed predictions.
+        NotFound: a ref or artifact that is not stored; no scorer for the space's task.
+        AlreadyExists: the result's name is taken.
+    """
+    experiment = (experiment or "").strip()
+    if not experiment:
+        raise InvalidInput("--experiment is empty", hint='describe what you ran, e.g. --experiment "CoT, 8-shot"')
+    if (score is None) == (predictions is None):
+        raise InvalidInput("give exactly one of --score (self-reported) or --predictions (scored here)",
+                           hint="--predictions FILE gets a verified score when the space has a scorer")
+    name = check_name(name if name is not None else (paths.slug(experiment, max_len=48) or "result"))
+    key = paths.result_key(name, agent)
+    track = _track(spec, track)
+    extra = dict(parse_field(f) for f in fields)
+    samples = extra.pop("test_samples", None)
+    if samples is not None and (isinstance(samples, bool) or not isinstance(samples, int) or samples < 0):
+        raise InvalidInput(f"test_samples must be a whole number, got {samples!r}", hint="e.g. --field test_samples=1319")
+    ref_keys = list(dict.fromkeys(resolve_ref(store, r) for r in refs))
+    artifact_keys = list(dict.fromkeys(resolve_artifact(store, a) for a in artifacts))
+    report: ScoreReport | None = None
+    verification = None
+    if predictions is not None:
+        if spec.scorer is None:
+            raise InvalidInput("this space has no scorer, so it cannot score predictions",
+                               hint="submit a self-reported score with --score X")
+        report = get_scorer(spec.scorer.name).score(predictions, split=spec.scorer.split, data=scorer_data)
+        value = report.score
+        verification = Verification(report.scorer, report.version, report.split, report.correct, report.total,
+                                    paths.items_key(key), report.data_sha256)
+    else:
+        value = check_score(score)
+    doc = result_document(
+        agent=agent, now=now, experiment=experiment, score=value, model=model, notes=notes, track=track,
+        test_samples=report.total if report else samples, refs=ref_keys,
+        artifacts=artifact_keys, fields=extra, verification=verification,
+    )
+    violations = limit_violations(spec, parse_result(key, json.dumps(doc).encode()))
+    if violations:
+        doc["status"] = "invalid"
+        doc["invalid_reason"] = "; ".join(violations)
+    write_result(store, key, doc, report.items_jsonl() if report else None)
+    return Submission(key, doc["status"], value, doc.get("invalid_reason"), doc, report)

@@ -1,0 +1,164 @@
+"""Scorers: plugins that compute a task's score from predictions.
+
+Every scorer, built-in or not, registers through one entry-point group,
+``collabspace.scorers``, naming a :class:`Scorer` subclass::
+
+    [project.entry-points."collabspace.scorers"]
+    gsm8k = "collabspace.scorers.gsm8k:GSM8KScorer"
+
+A scorer is pure: it takes the predictions file's bytes (and, optionally, the
+reference data the spec points at) and returns a :class:`ScoreReport`. It never
+touches a store, so it can be audited and rerun anywhere.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, ClassVar
+
+from ..errors import InvalidInput, NotFound
+
+GROUP = "collabspace.scorers"
+
+__all__ = ["GROUP", "ItemResult", "ScoreReport", "Scorer", "available", "get_scorer", "read_jsonl"]
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """The verdict on one item of the split."""
+
+    index: int
+    correct: bool
+    gold: str
+    extracted: str | None
+    prediction: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "correct": self.correct,
+            "gold": self.gold,
+            "extracted": self.extracted,
+            "prediction": self.prediction,
+        }
+
+
+@dataclass(frozen=True)
+class ScoreReport:
+    """What a scorer computed: the score, its counts and every item's verdict."""
+
+    scorer: str
+    version: str
+    split: str
+    score: float
+    correct: int
+    total: int
+    data_sha256: str
+    items: list[ItemResult] = field(default_factory=list, repr=False)
+
+    @property
+    def answered(self) -> int:
+        """How many items had a prediction."""
+        return sum(1 for i in self.items if i.prediction is not None)
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON shape of ``collab score`` (no per-item list)."""
+        return {
+            "score": self.score,
+            "correct": self.correct,
+            "total": self.total,
+            "answered": self.answered,
+            "scorer": self.scorer,
+            "version": self.version,
+            "split": self.split,
+            "data_sha256": self.data_sha256,
+        }
+
+    def items_jsonl(self) -> bytes:
+        """The per-item correctness file, one JSON object per line, in split order."""
+        return "".join(json.dumps(i.to_dict(), ensure_ascii=False) + "\n" for i in self.items).encode()
+
+
+class Scorer:
+    """Base class of scorers. Subclasses set ``name`` and ``version`` and implement :meth:`score`."""
+
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = ""
+
+    def score(self, predictions: bytes, *, split: str = "test", data: bytes | None = None) -> ScoreReport:
+        """Score a predictions file.
+
+        Args:
+            predictions: the predictions file's bytes (JSONL for the built-in scorers).
+            split: which split of the task's reference data to score against.
+            data: reference data that replaces the scorer's own (the spec's ``scorer.data``).
+
+        Raises:
+            InvalidInput: the predictions or the data are malformed (the message names the line).
+        """
+        raise NotImplementedError
+
+
+def sha256(data: bytes) -> str:
+    """Hex digest, recorded with a score so that others can tell which data it used."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_jsonl(data: bytes, *, what: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, object) for each non-blank line of a JSONL file.
+
+    Raises:
+        InvalidInput: a line is not a JSON object; the message names the line.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{what} is not UTF-8 text", hint="save it as UTF-8 JSON Lines") from None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(
+                f"{what}, line {number}: not valid JSON ({exc.msg})",
+                hint='each line must be one JSON object, e.g. {"index": 0, "prediction": "... #### 18"}',
+            ) from None
+        if not isinstance(obj, dict):
+            raise InvalidInput(
+                f"{what}, line {number}: expected a JSON object, got {type(obj).__name__}",
+                hint='each line must be one JSON object, e.g. {"index": 0, "prediction": "... #### 18"}',
+            )
+        yield number, obj
+
+
+@functools.cache
+def _registry() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+def available() -> list[str]:
+    """The names of every registered scorer."""
+    return sorted(_registry())
+
+
+def get_scorer(name: str) -> Scorer:
+    """Load the scorer registered as ``name``.
+
+    Raises:
+        NotFound: no scorer of that name is installed.
+    """
+    ep = _registry().get(name)
+    if ep is None:
+        known = ", ".join(available()) or "none"
+        raise NotFound(
+            f"no scorer named {name!r} is installed (installed: {known})",
+            hint=f"install the package that provides it (entry-point group {GROUP!r}), or fix [scorer] name in collab.toml",
+        )
+    cls = ep.load()
+    return cls()
