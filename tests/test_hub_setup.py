@@ -98,3 +98,57 @@ def test_rate_limited_setup_still_completes(hub):
     create_on_hub(plan, spec, admin, page_files=PAGE)
     assert sleeps == [30.0]
     assert len(next(iter(hub.collections.values())).items) == 2
+
+
+@pytest.fixture
+def cli_hub(monkeypatch, hub):
+    """Every HfApi() the product makes is the fake."""
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", lambda *a, **k: hub)
+    monkeypatch.setattr("collabspace.storage.hf.time.sleep", lambda s: None)
+    return hub
+
+
+def test_cli_init_on_the_hub(run_cli, cli_hub):
+    r = run_cli("init", "hf://", "--task", "gsm8k", "--yes")
+    assert r.code == 0, r
+    assert "bucket:      alice/gsm8k-collab (public)" in r.err
+    assert "Space:       alice/gsm8k-leaderboard" in r.err
+    assert "Collection:  'GSM8K - Agent Collaboration' in alice" in r.err
+    assert "export COLLAB_SPACE=hf://buckets/alice/gsm8k-collab" in r.out
+    page = cli_hub.repos["alice/gsm8k-leaderboard"]["files"]
+    assert {"README.md", "index.html"} <= set(page)
+    assert b"sdk: static" in page["README.md"]
+    assert b"https://huggingface.co/buckets/alice/gsm8k-collab" in page["index.html"]
+    assert b'"higher"' in page["index.html"]
+    assert "collab.toml" in cli_hub.buckets["alice/gsm8k-collab"]
+
+
+def test_cli_dry_run_touches_nothing(run_cli, cli_hub):
+    r = run_cli("init", "hf://buckets/ml-agent-explorers/pg-collab", "--task", "parameter-golf", "--dry-run")
+    assert r.code == 0, r
+    assert "ml-agent-explorers/parameter-golf-leaderboard" in r.err and "nothing was created" in r.err
+    assert cli_hub.calls == ["whoami"] and not cli_hub.buckets and not cli_hub.repos
+
+
+def test_cli_needs_confirmation_without_a_terminal(run_cli, cli_hub):
+    r = run_cli("init", "hf://", "--task", "gsm8k", stdin="")
+    assert r.code == 1 and "confirmation needed" in r.err and "--yes" in r.err
+    assert not cli_hub.buckets
+
+
+def test_cli_failure_half_way(run_cli, cli_hub):
+    cli_hub.fail_next("create_collection", 403)
+    r = run_cli("init", "hf://", "--task", "gsm8k", "--yes")
+    assert r.code == 1
+    err = r.err.splitlines()
+    assert err[-2].startswith("error: could not create the Collection: access denied")
+    assert "created so far: bucket alice/gsm8k-collab; space files in hf://buckets/alice/gsm8k-collab; " \
+           "Space alice/gsm8k-leaderboard" in err[-2]
+    assert err[-1].startswith("hint: fix the cause and re-run `collab init hf://buckets/alice/gsm8k-collab --exist-ok")
+
+
+def test_local_dry_run(run_cli, tmp_path):
+    r = run_cli("init", tmp_path / "d", "--dry-run")
+    assert r.code == 0 and "collab.toml" in r.err and not (tmp_path / "d").exists()

@@ -72,6 +72,11 @@ class HubSetup:
         )
 
 
+def connect() -> HubAdmin:
+    """The Hub, authenticated the usual way (``HF_TOKEN`` or the login saved by ``hf auth login``)."""
+    return HubAdmin()
+
+
 def plan_on_hub(url: str, spec: Spec, admin: HubAdmin, *, private: bool = False) -> HubPlan:
     """Work out the names from the address and ``whoami``.
 

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from ..domain.paths import GENERATED
 from ..domain.presets import PRESETS, preset_spec
 from ..space import Space
 from .app import cli, echo_json, format_option, human_size, note, space_options
@@ -19,14 +20,32 @@ from .app import cli, echo_json, format_option, human_size, note, space_options
 @click.option("--metric", help="Metric name (required for custom).")
 @click.option("--direction", type=click.Choice(["higher", "lower"]), help="Better scores are higher or lower (custom).")
 @click.option("--goal", help="One paragraph: what to achieve (required for custom).")
+@click.option("--yes", "-y", is_flag=True, help="Hub: create without asking.")
+@click.option("--dry-run", is_flag=True, help="Show what would be created and touch nothing.")
+@click.option("--exist-ok", is_flag=True, help="Hub: use an existing bucket (its space folder must be empty).")
+@click.option("--private", is_flag=True, help="Hub: make the bucket, Space and Collection private.")
 def init(space_url: str, task: str, task_id: str | None, title: str | None, metric: str | None,
-         direction: str | None, goal: str | None) -> None:
-    """Create a space for a task at SPACE (a folder or s3://bucket/prefix).
+         direction: str | None, goal: str | None, yes: bool, dry_run: bool, exist_ok: bool, private: bool) -> None:
+    """Create a space for a task at SPACE (a folder, s3://bucket/prefix or hf://buckets/NS/NAME).
 
     Writes collab.toml, README.md, message_board/README.md, artifacts/README.md
     and LEADERBOARD.md. Refuses, changing nothing, if SPACE is not empty.
+
+    On the Hugging Face Hub (hf://buckets/NS/NAME, or just hf:// for the
+    defaults) it also creates the bucket, a static leaderboard Space and a
+    Collection holding both, after showing the names and asking to confirm.
     """
     spec = preset_spec(task, title=title, metric=metric, direction=direction, goal=goal, task_id=task_id)
+    if space_url.startswith("hf:"):
+        from .hub_cmds import init_on_hub
+
+        init_on_hub(space_url, spec, yes=yes, dry_run=dry_run, exist_ok=exist_ok, private=private)
+        return
+    if dry_run:
+        note(f"dry run: would write to {space_url}:")
+        for key in GENERATED:
+            note(f"  {key}")
+        return
     space = Space.init(space_url, spec)
     click.echo(f"Created the {spec.task.title} space at {space.url}")
     for info in space.ls():
