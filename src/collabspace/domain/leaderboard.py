@@ -315,13 +315,17 @@ def load(store: Store, spec: Spec) -> Leaderboard:
     return board
 
 
-def published_count(store: Store) -> int | None:
-    """How many results the stored ``LEADERBOARD.md`` was built from (``None``: none, or not ours)."""
+def _published(store: Store) -> str | None:
     try:
-        text = store.get(paths.LEADERBOARD).decode("utf-8", "replace")
+        return store.get(paths.LEADERBOARD).decode("utf-8", "replace")
     except NotFound:
         return None
-    m = _COUNT.search(text)
+
+
+def published_count(store: Store, text: str | None = None) -> int | None:
+    """How many results the stored ``LEADERBOARD.md`` (or ``text``) was built from (``None``: none, or not ours)."""
+    text = _published(store) if text is None else text
+    m = _COUNT.search(text) if text else None
     return int(m.group(1)) if m else None
 
 
@@ -339,7 +343,8 @@ def regenerate(store: Store, spec: Spec, *, attempts: int = 10, stale_retries: i
     board = load(store, spec)
     stale = 0
     for _ in range(attempts):
-        published = published_count(store)
+        current = _published(store)
+        published = published_count(store, current or "")
         if published is not None and published > len(board.result_keys) and stale < stale_retries:
             # Our listing is behind a table someone already wrote: never replace it with a smaller one.
             stale += 1
@@ -347,10 +352,6 @@ def regenerate(store: Store, spec: Spec, *, attempts: int = 10, stale_retries: i
             board = load(store, spec)
             continue
         text = board.to_markdown()
-        try:
-            current = store.get(paths.LEADERBOARD).decode("utf-8", "replace")
-        except NotFound:
-            current = None
         if current != text:
             store.put(paths.LEADERBOARD, text.encode())
         if _stored_keys(store) <= board.sources:

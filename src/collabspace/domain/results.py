@@ -304,12 +304,15 @@ _CACHE: dict[tuple[str, str], tuple[Any, int, Result | Problem]] = {}
 _CACHE_LOCK = threading.Lock()
 
 
+def _cached(store: Store, info: ObjectInfo) -> Result | Problem | None:
+    hit = _CACHE.get((store.url, info.key))
+    if hit and info.etag is not None and hit[0] == info.etag and hit[1] == info.size:
+        return hit[2]
+    return None
+
+
 def _read_one(store: Store, info: ObjectInfo) -> Result | Problem:
     token = (store.url, info.key)
-    with _CACHE_LOCK:
-        hit = _CACHE.get(token)
-    if hit and hit[0] == info.etag and hit[1] == info.size and info.etag is not None:
-        return hit[2]
     try:
         item: Result | Problem = parse_result(info.key, store.get(info.key), modified=info.last_modified)
     except NotFound:
@@ -324,8 +327,13 @@ def _read_one(store: Store, info: ObjectInfo) -> Result | Problem:
 def read_results(store: Store, infos: Iterable[ObjectInfo], *, workers: int = 16) -> tuple[list[Result], list[Problem]]:
     """Read the result files among ``infos`` in parallel: the usable ones, and the problems."""
     wanted = [i for i in infos if is_result_key(i.key)]
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(wanted)))) as pool:
-        items = list(pool.map(lambda i: _read_one(store, i), wanted))
+    with _CACHE_LOCK:
+        items = [_cached(store, i) for i in wanted]
+    missing = [i for i, item in zip(wanted, items, strict=True) if item is None]
+    if missing:
+        with ThreadPoolExecutor(max_workers=min(workers, len(missing))) as pool:
+            fetched = iter(list(pool.map(lambda i: _read_one(store, i), missing)))
+        items = [item if item is not None else next(fetched) for item in items]
     return [r for r in items if isinstance(r, Result)], [p for p in items if isinstance(p, Problem)]
 
 

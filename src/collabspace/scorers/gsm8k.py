@@ -70,10 +70,8 @@ def _first_number(text: str) -> Fraction | None:
 
 
 def _last_number(text: str) -> Fraction | None:
-    last = None
-    for last in _NUMBER.finditer(text):
-        pass
-    return _value(last) if last else None
+    matches = list(_NUMBER.finditer(text))
+    return _value(matches[-1]) if matches else None
 
 
 def _boxed_content(text: str) -> str | None:
