@@ -11,12 +11,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from typing import Any
 
 from .domain import agents, paths, readmes
 from .domain import artifacts as artifact_files
 from .domain import invalidation
 from .domain import leaderboard as standings
 from .domain import results as result_files
+from .domain.board import Board, ReadResult, ThreadItem
+from .domain.claims import Claim, ClaimBook, ClaimResult
+from .domain.digest import Digest
+from .domain.digest import gather as gather_digest
+from .domain.digest import render as render_digest
+from .domain.digest import top_rows
+from .domain.index import Problem
+from .domain.messages import Message
 from .domain.spec import Spec, parse_spec
 from .domain.timefmt import utcnow
 from .errors import AlreadyExists, Conflict, InvalidInput, NotFound
@@ -186,6 +195,158 @@ class Space:
     def cat(self, key: str) -> bytes:
         """The bytes of one object. Raises NotFound."""
         return self.store.get(key)
+
+    # -- board ------------------------------------------------------------------------------
+    # Messages, claims and the digest (issue 3). Reads sync the local index first: one listing.
+    @cached_property
+    def board(self) -> Board:
+        """The message board: the store plus this space's local index."""
+        return Board(self.store, clock=self.clock)
+
+    @cached_property
+    def _claim_book(self) -> ClaimBook:
+        return ClaimBook(self.board, default_duration=self.spec.claims.default_duration, types=self.spec.message_types)
+
+    def post(self, type: str, body: str, *, topic: str | None = None, refs: Sequence[str] = ()) -> Message:
+        """Post a message as the acting agent (create-only; never overwrites).
+
+        Args:
+            type: one of the spec's message types (the template's six plus ``board.extra_types``).
+            body: markdown, at most 64 KiB.
+            topic: a short topic for the filename, slugged (default: the type).
+            refs: messages this one answers, as filenames or ``message_board/`` keys.
+
+        Returns:
+            The message as written.
+
+        Raises:
+            InvalidInput: no agent id, an unknown type, an empty topic, an empty or oversized body.
+            NotFound: a ref names no message, or there is no space here.
+        """
+        return self.board.post(agent=self.agent, type=type, topic=topic, body=body, refs=tuple(refs),
+                               types=self.spec.message_types)
+
+    def read(self, *, all: bool = False, since: str | None = None, type: str | None = None,
+             author: str | None = None, limit: int | None = None) -> ReadResult:
+        """What is new for the acting agent since its last read, or (``all``/``since``) the board.
+
+        Args:
+            all: every message instead of the new ones; the cursor does not move.
+            since: a duration (``2h``), a time or a message filename; the cursor does not move.
+            type: only messages of this type.
+            author: only messages by this agent.
+            limit: new messages: the oldest ``limit`` unread (the rest stay unread);
+                otherwise the newest ``limit``.
+
+        Returns:
+            The messages in board order, how many unread remain, and whether the cursor moved
+            (a plain read of new messages moves it past what it returned; a filtered one does not).
+
+        Raises:
+            InvalidInput: no agent id (for new messages), a bad ``since`` or ``limit``.
+        """
+        if all or since:
+            found = self.board.read(since=since, type=type, author=author, limit=limit)
+            return ReadResult(messages=found, remaining=0, advanced=False)
+        return self.board.read_new(self.agent, type=type, author=author, limit=limit)
+
+    def show(self, file: str) -> Message:
+        """One message by filename or ``message_board/`` key.
+
+        Raises:
+            NotFound: no such message.
+            InvalidInput: not a message filename, or the file cannot be parsed (the reason is given).
+        """
+        return self.board.show(file)
+
+    def thread(self, file: str) -> list[ThreadItem]:
+        """The message, the messages it refs and every message that refs it, as a tree.
+
+        Returns:
+            Items in tree order (depth-first, board order among siblings), each with its depth.
+
+        Raises:
+            NotFound: no such message.
+        """
+        return self.board.thread(file)
+
+    def search(self, query: str, *, limit: int = 20) -> list[Message]:
+        """Full-text search of the board (every word must match), best match first.
+
+        Raises:
+            InvalidInput: an empty query or a bad limit.
+        """
+        return self.board.search(query, limit=limit)
+
+    def inbox(self, *, all: bool = False, limit: int | None = None) -> list[Message]:
+        """Unread messages that ref one of the acting agent's messages or mention ``@agent``.
+
+        Args:
+            all: every such message, read or not; nothing is marked.
+            limit: the newest ``limit``.
+
+        Returns:
+            The messages in board order; they stop being unread for the inbox.
+
+        Raises:
+            InvalidInput: no agent id, or a bad limit.
+        """
+        return self.board.inbox(self.agent, all=all, limit=limit)
+
+    def claim(self, scope: str, *, duration: str | None = None, note: str = "", force: bool = False) -> ClaimResult:
+        """Claim a direction of work, or renew one's own claim on it.
+
+        Args:
+            scope: what is claimed, in a few words (compared by slug).
+            duration: how long, e.g. ``4h`` (default: the spec's ``claims.default_duration``).
+            note: a line posted with the claim.
+            force: post even though someone else holds the scope (the claim is then contested).
+
+        Returns:
+            The claim, the message posted, and whether it was a renewal or is contested.
+
+        Raises:
+            InvalidInput: an empty scope or a bad duration.
+            Conflict: another agent holds the scope (the holder and expiry are in the message),
+                or won a race for it just now (this claim is then withdrawn).
+        """
+        return self._claim_book.claim(self.agent, scope, duration=duration, note=note, force=force)
+
+    def release(self, scope: str) -> Claim:
+        """Release the acting agent's claim on ``scope``.
+
+        Raises:
+            Conflict: the agent holds no live claim on it.
+        """
+        return self._claim_book.release(self.agent, scope)
+
+    def claims(self, *, all: bool = False) -> list[Claim]:
+        """Current claims (active ones and the contested claims behind them); with ``all``, ended ones too.
+
+        Returns:
+            Claims with their status (active, contested, expired, released), computed at the current time.
+        """
+        states = self._claim_book.states()
+        return states if all else [c for c in states if c.ended is None]
+
+    def digest(self) -> Digest:
+        """The state of play in at most 6,000 characters (markdown and JSON).
+
+        Task and metric, the top results, active claims, open proposals, the acting
+        agent's unanswered questions and inbox (when an agent id is set), each
+        agent's latest status, counts. Deterministic for a given board and clock.
+
+        Raises:
+            NotFound: there is no space here.
+        """
+        self.board.sync()
+        top: list[dict[str, Any]] = top_rows(self.leaderboard().top(5))
+        agent = self.agent if self._agent else None
+        return render_digest(gather_digest(self._claim_book, self.spec, agent, top))
+
+    def doctor_messages(self) -> list[Problem]:
+        """Re-list the whole board; return the files every read skips (with the reason) and dangling refs."""
+        return self.board.doctor()
 
     # -- artifacts and results ------------------------------------------------------------------
     def push(

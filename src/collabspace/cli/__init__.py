@@ -15,6 +15,7 @@ import click
 from ..errors import CollabError
 from . import space_cmds  # noqa: F401  -- registers the commands
 from . import results_cmds  # noqa: F401
+from . import board_cmds  # noqa: F401
 from . import web_cmds  # noqa: F401
 from .app import cli
 

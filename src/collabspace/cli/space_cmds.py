@@ -70,6 +70,7 @@ def join(space: Space, model: str | None, harness: str | None, tools: str | None
     else:
         note(f"already joined as {space.agent}; nothing changed")
     click.echo(space.getting_started())
+    click.echo("\n" + space.digest().markdown, nl=False)
 
 
 @cli.command(name="agents")

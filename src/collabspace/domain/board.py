@@ -1,0 +1,312 @@
+"""The message board: posting, reading what is new, threads, search, inbox, doctor.
+
+:class:`Board` joins the store (the truth) and the local :class:`BoardIndex`
+(a cache); every read syncs the index first with one listing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from ..errors import AlreadyExists, InvalidInput, NotFound
+from ..storage import Store
+from . import paths
+from .index import BoardIndex, Problem, SyncResult
+from .messages import (
+    Message,
+    MessageFormatError,
+    check_body,
+    message_filename,
+    normalize_ref,
+    parse_filename,
+    parse_message,
+    render_message,
+)
+from .timefmt import parse_duration, parse_time
+
+#: Same agent, same topic, same second: how many sequence suffixes to try before giving up.
+MAX_SEQ = 999
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """What :meth:`Board.read_new` returned and how much is left."""
+
+    messages: list[Message]
+    remaining: int
+    advanced: bool
+
+
+@dataclass(frozen=True)
+class ThreadItem:
+    """One message of a thread and its depth in the tree (0 for a root)."""
+
+    message: Message
+    depth: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.message.to_dict(), "depth": self.depth}
+
+
+def read_cursor(agent: str) -> str:
+    return f"read:{agent}"
+
+
+def inbox_cursor(agent: str) -> str:
+    return f"inbox:{agent}"
+
+
+class Board:
+    """The board of one space.
+
+    Args:
+        store: the space's store.
+        clock: returns the current UTC time.
+        index: the local index; by default the one in the cache folder for ``store.url``.
+    """
+
+    def __init__(self, store: Store, *, clock: Callable[[], datetime], index: BoardIndex | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        if index is not None:
+            self.__dict__["index"] = index
+
+    @cached_property
+    def index(self) -> BoardIndex:
+        """The local index (opened on first use)."""
+        return BoardIndex.for_space(self.store.url)
+
+    def sync(self, *, full: bool = False) -> SyncResult:
+        """Bring the index up to date (one listing plus the fetches of new files)."""
+        return self.index.sync(self.store, now=self.clock(), full=full)
+
+    # -- posting ------------------------------------------------------------------------
+    def resolve_ref(self, ref: str) -> str:
+        """The bare filename of an existing message named by ``ref`` (a filename or a board key).
+
+        Raises:
+            InvalidInput: ``ref`` is not a message filename.
+            NotFound: no such message on the board.
+        """
+        name = normalize_ref(ref)
+        try:
+            parse_filename(name)
+        except MessageFormatError:
+            raise InvalidInput(
+                f"refs: {ref!r} is not a message filename ({{YYYYMMDD-HHmmss}}_{{agent}}[_{{topic}}].md)",
+                hint="refs name existing messages, e.g. 20260425-143000_agent-01_plan.md",
+            ) from None
+        if self.index.get(name) is None and not self.store.exists(paths.BOARD + name):
+            raise NotFound(
+                f"refs: {name!r} is not a message on the board",
+                hint="refs name existing messages; find them with: collab read --all or collab search WORDS",
+            )
+        return name
+
+    def post(
+        self,
+        *,
+        agent: str,
+        type: str,
+        topic: str | None,
+        body: str,
+        refs: list[str] | tuple[str, ...] = (),
+        types: tuple[str, ...],
+        extra: dict[str, Any] | None = None,
+    ) -> Message:
+        """Write a new message create-only and index it.
+
+        Raises:
+            InvalidInput: an unknown type, an empty topic, an empty or oversized body, a malformed ref.
+            NotFound: a ref names no message.
+        """
+        paths.check_agent_id(agent)
+        if type not in types:
+            raise InvalidInput(f"unknown message type {type!r}", hint="use one of: " + ", ".join(types))
+        slug = paths.slug(topic if topic is not None else type, max_len=60)
+        if not slug:
+            raise InvalidInput(f"topic {topic!r} has no letters or digits", hint="give a short topic such as lora-sweep")
+        text = check_body(body)
+        ref_files = tuple(dict.fromkeys(self.resolve_ref(r) for r in refs))
+        now = self.clock()
+        data = render_message(agent=agent, type=type, now=now, refs=ref_files, body=text, extra=extra).encode()
+        key = self._put_new(now, agent, slug, data)
+        message = parse_message(key, data)
+        self.index.add(message)
+        return message
+
+    def _put_new(self, now: datetime, agent: str, topic: str, data: bytes) -> str:
+        seq = 1
+        base = message_filename(now, agent, topic).removesuffix(".md")
+        while seq <= MAX_SEQ:
+            key = message_filename(now, agent, topic, seq)
+            try:
+                self.store.put(key, data, create_only=True)
+                return key
+            except AlreadyExists:
+                # One listing finds the last suffix used, instead of probing one by one.
+                taken = [i.key for i in self.store.list(base) if _same_post_slot(i.key, key)]
+                seq = max([seq, *(parse_filename(k).seq or 1 for k in taken)]) + 1
+        raise AlreadyExists(
+            f"{agent} already posted {MAX_SEQ} messages on topic {topic!r} in this second",
+            hint="wait a second, or use another topic",
+        )
+
+    # -- reading ------------------------------------------------------------------------
+    def show(self, ref: str) -> Message:
+        """One message by filename or key, from the index or else the store.
+
+        Raises:
+            InvalidInput: ``ref`` is not a message filename, or the file cannot be parsed (with the reason).
+            NotFound: no such message.
+        """
+        name = normalize_ref(ref)
+        parse_filename(name)
+        found = self.index.get(name)
+        if found is not None:
+            return found
+        try:
+            data = self.store.get(paths.BOARD + name)
+        except NotFound:
+            raise NotFound(f"no message {name!r} on the board",
+                           hint="list messages with: collab read --all --limit 20") from None
+        try:
+            return parse_message(paths.BOARD + name, data)
+        except MessageFormatError as exc:
+            raise MessageFormatError(f"{name} cannot be read: {exc.message}", hint=exc.hint) from None
+
+    def read_new(
+        self, agent: str, *, type: str | None = None, author: str | None = None, limit: int | None = None
+    ) -> ReadResult:
+        """What others posted since ``agent``'s last read; advances the cursor past what is returned.
+
+        With a ``type`` or ``author`` filter the cursor does not move, so that the
+        messages filtered out are still new for the next plain read.
+        """
+        _check_limit(limit)
+        self.sync()
+        after = self.index.cursor(read_cursor(agent))
+        messages, last, remaining = self.index.unread(agent, after_seq=after, type=type, agent=author, limit=limit)
+        advance = type is None and author is None
+        if advance and last > after:
+            self.index.advance(read_cursor(agent), last)
+        return ReadResult(messages=messages, remaining=remaining, advanced=advance)
+
+    def read(
+        self, *, since: str | None = None, type: str | None = None, author: str | None = None, limit: int | None = None
+    ) -> list[Message]:
+        """Messages in board order (all, or since a time), newest ``limit``; no cursor moves."""
+        _check_limit(limit)
+        start = self.parse_since(since) if since else None
+        self.sync()
+        return self.index.messages(type=type, agent=author, since=start, limit=limit)
+
+    def parse_since(self, text: str) -> datetime:
+        """``2h`` (ago), a timestamp, or a message filename, as a UTC time.
+
+        Raises:
+            InvalidInput: none of those.
+        """
+        try:
+            return self.clock() - parse_duration(text)
+        except InvalidInput:
+            pass
+        when = parse_time(text)
+        if when is not None:
+            return when
+        try:
+            return parse_filename(normalize_ref(text)).stamp
+        except MessageFormatError:
+            raise InvalidInput(
+                f"--since {text!r} is not a duration, a time or a message filename",
+                hint="write it like 2h, '2026-04-25 14:30' or 20260425-143000_agent-01_plan.md",
+            ) from None
+
+    def thread(self, ref: str) -> list[ThreadItem]:
+        """The message, what it refs (transitively) and everything that refs it, as a tree in board order.
+
+        Raises:
+            NotFound: no such message.
+        """
+        self.sync()
+        root = self.show(ref)
+        members: dict[str, Message] = {root.file: root}
+        todo = [root]
+        while todo:  # up: what it refs
+            for name in todo.pop().refs:
+                if name not in members and (parent := self.index.get(name)) is not None:
+                    members[name] = parent
+                    todo.append(parent)
+        todo = [root]
+        while todo:  # down: what refs it
+            for child in self.index.referrers(todo.pop().file):
+                if child.file not in members:
+                    members[child.file] = child
+                    todo.append(child)
+        children: dict[str, list[Message]] = {}
+        for m in members.values():
+            for parent in m.refs:
+                if parent in members and parent != m.file:
+                    children.setdefault(parent, []).append(m)
+        roots = sorted((m for m in members.values() if not any(r in members for r in m.refs if r != m.file)),
+                       key=lambda m: m.key)
+        out: list[ThreadItem] = []
+        seen: set[str] = set()
+
+        def walk(m: Message, depth: int) -> None:
+            if m.file in seen:
+                return
+            seen.add(m.file)
+            out.append(ThreadItem(m, depth))
+            for child in sorted(children.get(m.file, []), key=lambda c: c.key):
+                walk(child, depth + 1)
+
+        for r in roots or [root]:
+            walk(r, 0)
+        for m in sorted(members.values(), key=lambda m: m.key):  # a pure cycle has no root
+            walk(m, 0)
+        return out
+
+    def search(self, query: str, *, limit: int = 20) -> list[Message]:
+        """Full-text search over topics and bodies, best match first."""
+        _check_limit(limit)
+        self.sync()
+        return self.index.search(query, limit=limit)
+
+    def inbox(self, agent: str, *, all: bool = False, limit: int | None = None, advance: bool = True) -> list[Message]:
+        """Unread messages by others that ref ``agent``'s messages or mention ``@agent``.
+
+        "Unread" means not yet returned by a plain read nor by a previous inbox;
+        ``all`` shows them all and moves nothing.
+        """
+        _check_limit(limit)
+        self.sync()
+        after = 0 if all else max(self.index.cursor(read_cursor(agent)), self.index.cursor(inbox_cursor(agent)))
+        found = self.index.addressed_to(agent, after_seq=after, limit=limit)
+        if found and advance and not all:
+            self.index.advance(inbox_cursor(agent), self.index.max_seq_of(found))
+        return found
+
+    def doctor(self) -> list[Problem]:
+        """Re-list the whole board and return the files that are skipped, and dangling refs."""
+        self.sync(full=True)
+        dangling = [Problem(key, f"refs {ref}, which is not on the board") for key, ref in self.index.dangling_refs()]
+        return sorted(self.index.problems() + dangling, key=lambda p: (p.key, p.reason))
+
+
+def _same_post_slot(key: str, new_key: str) -> bool:
+    """True if ``key`` is ``new_key`` or one of its ``_NNN`` variants."""
+    try:
+        a, b = parse_filename(key), parse_filename(new_key)
+    except MessageFormatError:
+        return False
+    return (a.stamp, a.agent, a.topic, a.ms) == (b.stamp, b.agent, b.topic, b.ms)
+
+
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and limit < 1:
+        raise InvalidInput(f"--limit must be at least 1, got {limit}", hint="e.g. --limit 20")

@@ -1,0 +1,268 @@
+"""The digest: the state of play in one page, for an agent that just joined or lost its context.
+
+Deterministic (same board, same clock, same text) and bounded: the markdown
+and the JSON are each at most :data:`MAX_CHARS` characters whatever the size
+of the board; long sections keep their newest items and say how many more exist.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .board import inbox_cursor, read_cursor
+from .claims import ACTIVE, Claim, ClaimBook
+from .messages import Message
+from .spec import Spec
+from .timefmt import format_duration, frontmatter_time
+
+MAX_CHARS = 6000
+#: Items per section before any trimming, in the order trimming gives them up.
+_CAPS = {"statuses": 12, "claims": 10, "proposals": 8, "inbox": 5, "questions": 5, "results": 5}
+_WIDTH = 150
+
+
+@dataclass(frozen=True)
+class DigestData:
+    """Everything the digest shows, already selected (each list newest last unless said otherwise)."""
+
+    spec: Spec
+    agent: str | None
+    now: datetime
+    top_results: list[dict[str, Any]] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
+    proposals: list[Message] = field(default_factory=list)
+    proposals_total: int = 0
+    questions: list[Message] = field(default_factory=list)
+    questions_total: int = 0
+    inbox: list[Message] = field(default_factory=list)
+    inbox_total: int = 0
+    statuses: list[Message] = field(default_factory=list)  # newest first, one per agent
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Digest:
+    """The rendered digest."""
+
+    markdown: str
+    data: dict[str, Any]
+
+    def __str__(self) -> str:
+        return self.markdown
+
+    def to_json(self) -> str:
+        """The data as compact JSON (what the bound applies to)."""
+        return _json(self.data)
+
+
+def _cut(text: str, width: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def _ago(now: datetime, then: datetime) -> str:
+    return f"{format_duration(now - then)} ago" if now >= then else "just now"
+
+
+def _newest(items: list[Any], cap: int) -> list[Any]:
+    return items[-cap:] if cap > 0 else []
+
+
+def _active(d: DigestData) -> list[Claim]:
+    """Active claims, newest first."""
+    return sorted((c for c in d.claims if c.status == ACTIVE), key=lambda c: (c.since, c.file), reverse=True)
+
+
+def _contested_by(d: DigestData, claim: Claim) -> list[str]:
+    return [c.agent for c in d.claims if c.slug == claim.slug and c.status != ACTIVE and c.ended is None]
+
+
+def _message_line(m: Message, width: int, now: datetime, *, who: bool = True) -> str:
+    head = f"`{m.file}`" + (f" {m.agent}" if who else "") + f", {_ago(now, m.stamp)}"
+    return f"- {head}: {_cut(m.first_line(width), width)}"
+
+
+def _markdown(d: DigestData, caps: dict[str, int], width: int) -> str:
+    spec, now = d.spec, d.now
+    better = "higher" if spec.metric.direction == "higher" else "lower"
+    who = f", for {d.agent}" if d.agent else ""
+    out = [
+        f"# State of play: {spec.task.title} ({frontmatter_time(now)}{who})",
+        "",
+        f"**Task**: {_cut(spec.task.goal, 400)}",
+        f"**Metric**: {spec.metric.name}, {better} is better"
+        + (f" ({_cut(spec.metric.description, 160)})" if spec.metric.description else ""),
+        "",
+        "## Best results",
+    ]
+    top = d.top_results[: caps["results"]]
+    if top:
+        for r in top:
+            out.append(f"{r.get('rank', '-')}. {r.get('score')} {r.get('agent_id', '')}: "
+                       f"{_cut(r.get('experiment', ''), width // 2)} ({r.get('status', '')})")
+    else:
+        out.append("No results yet. Submit one with: collab submit")
+    active = _active(d)
+    out += ["", f"## Active claims ({len(active)})"]
+    for c in active[: caps["claims"]]:
+        rivals = _contested_by(d, c)
+        contested = f"; contested by {', '.join(rivals)}" if rivals else ""
+        out.append(f"- **{_cut(c.scope, 60)}**: {c.agent}, expires in {format_duration(c.expires - now)}{contested}")
+    if len(active) > caps["claims"]:
+        out.append(f"- … {len(active) - caps['claims']} more: collab claims")
+    if not active:
+        out.append("None. Claim a direction with: collab claim SCOPE")
+    sections = (
+        ("proposals", "Open proposals without a results report", d.proposals, d.proposals_total, "collab read --type experiment-proposal --all", True),
+        ("questions", "Your unanswered questions", d.questions, d.questions_total, "collab read --type question --all", False),
+        ("inbox", "Your inbox", d.inbox, d.inbox_total, "collab inbox", True),
+    )
+    for name, title, items, total, more, show_agent in sections:
+        if name != "proposals" and not d.agent:
+            continue
+        out += ["", f"## {title} ({total})"]
+        shown = _newest(items, caps[name])
+        out += [_message_line(m, width, now, who=show_agent) for m in shown]
+        if total > len(shown):
+            out.append(f"- … {total - len(shown)} more: {more}")
+        if not total:
+            out.append("None.")
+    out += ["", f"## Latest status per agent ({len(d.statuses)})"]
+    for m in d.statuses[: caps["statuses"]]:
+        out.append(f"- {m.agent} ({_ago(now, m.stamp)}): {_cut(m.first_line(width), width)}")
+    if len(d.statuses) > caps["statuses"]:
+        out.append(f"- … {len(d.statuses) - caps['statuses']} more agents: collab read --type status-update --all")
+    if not d.statuses:
+        out.append("None yet. Post one with: collab post --type status-update --topic plan")
+    out += ["", "## Counts", _counts_line(d.counts)]
+    return "\n".join(out) + "\n"
+
+
+def _counts_line(counts: dict[str, int]) -> str:
+    kinds = ", ".join(f"{n:,} {t}" for t, n in sorted(counts.items()) if t not in ("total", "agents", "unreadable"))
+    line = f"{counts.get('total', 0):,} messages from {counts.get('agents', 0):,} agents"
+    line += f" ({_cut(kinds, 400)})" if kinds else ""
+    if counts.get("unreadable"):
+        line += f"; {counts['unreadable']:,} unreadable files (collab doctor)"
+    return line + "."
+
+
+def _as_dict(d: DigestData, caps: dict[str, int], width: int) -> dict[str, Any]:
+    def msg(m: Message) -> dict[str, Any]:
+        return {"file": m.file, "agent": m.agent, "type": m.type, "timestamp": m.timestamp,
+                "summary": _cut(m.first_line(width), width)}
+
+    active = _active(d)
+    return {
+        "task": {"id": d.spec.task.id, "title": d.spec.task.title, "goal": _cut(d.spec.task.goal, 400)},
+        "metric": {"name": d.spec.metric.name, "direction": d.spec.metric.direction},
+        "as_of": frontmatter_time(d.now),
+        "agent": d.agent,
+        "top_results": [
+            {k: (_cut(v, width // 2) if isinstance(v, str) else v) for k, v in r.items()
+             if k in ("rank", "agent_id", "score", "experiment", "status")}
+            for r in d.top_results[: caps["results"]]
+        ],
+        "active_claims": {
+            "total": len(active),
+            "items": [{"scope": _cut(c.scope, 60), "agent": c.agent, "expires": frontmatter_time(c.expires),
+                       "contested_by": _contested_by(d, c)} for c in active[: caps["claims"]]],
+        },
+        "open_proposals": {"total": d.proposals_total, "items": [msg(m) for m in _newest(d.proposals, caps["proposals"])]},
+        "unanswered_questions": {"total": d.questions_total,
+                                 "items": [msg(m) for m in _newest(d.questions, caps["questions"])]},
+        "inbox": {"total": d.inbox_total, "items": [msg(m) for m in _newest(d.inbox, caps["inbox"])]},
+        "latest_status": {"total": len(d.statuses), "items": [msg(m) for m in d.statuses[: caps["statuses"]]]},
+        "counts": d.counts,
+    }
+
+
+def _fit(measure: Callable[[dict[str, int], int], int], limit: int) -> tuple[dict[str, int], int]:
+    """Caps and line width under which ``measure`` fits ``limit``: drop items from the longest section first,
+    then narrow the lines (deterministic)."""
+    caps, width = dict(_CAPS), _WIDTH
+    while measure(caps, width) > limit:
+        name = max(caps, key=lambda n: (caps[n], -list(_CAPS).index(n)))
+        if caps[name] > 1:
+            caps[name] -= 1
+        elif width > 40:
+            width -= 10
+        else:
+            break
+    return caps, width
+
+
+def _json(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False)
+
+
+def render(d: DigestData, *, limit: int = MAX_CHARS) -> Digest:
+    """Render the digest as markdown and as JSON, each within ``limit`` characters."""
+    caps, width = _fit(lambda c, w: len(_markdown(d, c, w)), limit)
+    markdown = _markdown(d, caps, width)
+    if len(markdown) > limit:  # only for absurd specs: a hard cut keeps the promise
+        markdown = markdown[: limit - 2] + "…\n"
+    caps, width = _fit(lambda c, w: len(_json(_as_dict(d, c, w))), limit)
+    return Digest(markdown=markdown, data=_as_dict(d, caps, width))
+
+
+def top_rows(rows: Any, n: int = 5) -> list[dict[str, Any]]:
+    """The first ``n`` ranked rows of a leaderboard as digest dicts (rank, agent_id, score, experiment, status).
+
+    Accepts dicts with those keys or entries with ``agent``/``agent_id``, ``score``,
+    ``experiment`` and ``status`` attributes (an object with ``.entries`` too);
+    baseline rows are skipped and ranks are counted when missing.
+    """
+    rows = getattr(rows, "entries", rows) or []
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        get = row.get if isinstance(row, dict) else (lambda k, r=row: getattr(r, k, None))
+        if get("status") == "baseline":
+            continue
+        out.append({
+            "rank": get("rank") or len(out) + 1,
+            "agent_id": get("agent_id") or get("agent"),
+            "score": get("score"),
+            "experiment": get("experiment") or "",
+            "status": get("status") or "",
+        })
+        if len(out) == n:
+            break
+    return out
+
+
+def gather(book: ClaimBook, spec: Spec, agent: str | None, top_results: list[dict[str, Any]]) -> DigestData:
+    """Select what the digest shows from a synced board (a handful of index queries, no store request)."""
+    index = book.board.index
+    per_section = max(_CAPS.values())
+    proposals, proposals_total = index.unanswered(
+        "experiment-proposal", answer_type="results-report", others_only=False, limit=per_section
+    )
+    questions: list[Message] = []
+    questions_total = 0
+    inbox: list[Message] = []
+    inbox_total = 0
+    if agent:
+        questions, questions_total = index.unanswered("question", agent=agent, others_only=True, limit=per_section)
+        after = max(index.cursor(read_cursor(agent)), index.cursor(inbox_cursor(agent)))
+        unread = index.addressed_to(agent, after_seq=after)
+        inbox, inbox_total = unread[-per_section:], len(unread)
+    return DigestData(
+        spec=spec,
+        agent=agent,
+        now=book.board.clock(),
+        top_results=list(top_results)[:5],
+        claims=[c for c in book.states(sync=False) if c.ended is None],
+        proposals=proposals,
+        proposals_total=proposals_total,
+        questions=questions,
+        questions_total=questions_total,
+        inbox=inbox,
+        inbox_total=inbox_total,
+        statuses=index.latest_per_agent("status-update"),
+        counts=index.counts(),
+    )

@@ -1,0 +1,234 @@
+"""Board messages: the filename forms, tolerant parsing and rendering.
+
+A message is ``message_board/{YYYYMMDD-HHmmss}_{agent}_{topic}.md`` with the
+template's frontmatter (``agent``, ``type``, ``timestamp``, ``refs``) and a
+markdown body. Real boards also hold ``{ts}_{agent}.md`` (no topic) and
+``{ts}-{ms}_{agent}.md`` (the later API's form); all of them are read. When an
+agent posts twice in one second on one topic, the second file gets a
+``_NNN`` sequence suffix after the topic (``..._plan.md`` < ``..._plan_002.md``
+in key order, so filename order stays posting order).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..errors import InvalidInput
+from . import frontmatter, paths
+from .timefmt import UTC, file_stamp, frontmatter_time, parse_time
+
+#: The largest body ``post`` accepts; details belong in artifacts/.
+MAX_BODY_BYTES = 64 * 1024
+
+_FILENAME_RE = re.compile(
+    r"^(?P<stamp>\d{8}-\d{6})(?:-(?P<ms>\d{1,6}))?"
+    r"_(?P<agent>[^_/]+?)(?:_(?P<topic>[^/]*?))??(?:_(?P<seq>\d{3}))?\.md$"
+)
+_MENTION_RE = re.compile(r"(?<![\w@.])@([a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?)(?![a-z0-9-])")
+_REF_SPLIT_RE = re.compile(r"[,\s]+")
+_KNOWN_FIELDS = ("agent", "type", "timestamp", "refs")
+
+
+class MessageFormatError(InvalidInput):
+    """A board file that cannot be read as a message (``collab doctor`` lists them)."""
+
+
+@dataclass(frozen=True)
+class FileName:
+    """The parts of a message filename."""
+
+    stamp: datetime
+    agent: str
+    topic: str
+    ms: int | None = None
+    seq: int | None = None
+
+
+def is_message_key(key: str) -> bool:
+    """True for a board key that should hold a message (not the README, not a sub-folder, ``.md``)."""
+    name = key.removeprefix(paths.BOARD)
+    return key.startswith(paths.BOARD) and "/" not in name and name.endswith(".md") and name != "README.md"
+
+
+def parse_filename(name: str) -> FileName:
+    """Split a message filename (bare or a ``message_board/`` key) into its parts.
+
+    Raises:
+        MessageFormatError: the name does not follow any known form.
+    """
+    base = name.rsplit("/", 1)[-1]
+    match = _FILENAME_RE.match(base)
+    if not match:
+        raise MessageFormatError(
+            f"filename {base!r} is not {{YYYYMMDD-HHmmss}}_{{agent}}[_{{topic}}].md",
+            hint="post with collab post, which names files for you",
+        )
+    try:
+        stamp = datetime.strptime(match["stamp"], "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
+    except ValueError:
+        raise MessageFormatError(
+            f"filename {base!r} starts with an impossible date", hint="use the UTC time as YYYYMMDD-HHmmss"
+        ) from None
+    return FileName(
+        stamp=stamp,
+        agent=match["agent"],
+        topic=match["topic"] or "",
+        ms=int(match["ms"]) if match["ms"] else None,
+        seq=int(match["seq"]) if match["seq"] else None,
+    )
+
+
+def stamp_of(key: str) -> datetime | None:
+    """The filename time of a message key, or ``None`` if it has none."""
+    try:
+        return parse_filename(key).stamp
+    except MessageFormatError:
+        return None
+
+
+def message_filename(now: datetime, agent: str, topic: str, seq: int = 1) -> str:
+    """The key for a new message; ``seq`` > 1 adds the ``_NNN`` suffix that sorts after the plain form."""
+    key = paths.message_key(file_stamp(now), agent, topic)
+    return key if seq <= 1 else f"{key.removesuffix('.md')}_{seq:03d}.md"
+
+
+def normalize_ref(ref: str) -> str:
+    """A ref as a bare filename: ``message_board/x.md`` and ``x`` both become ``x.md``."""
+    name = str(ref).strip().strip("'\"").rsplit("/", 1)[-1]
+    return name if not name or name.endswith(".md") else name + ".md"
+
+
+def parse_refs(value: Any) -> tuple[str, ...]:
+    """``refs`` as agents write it: missing, a string, a comma list or a YAML list."""
+    if value is None or value == "":
+        return ()
+    items = value if isinstance(value, list) else [value]
+    out: list[str] = []
+    for item in items:
+        if item is None:
+            continue
+        text = str(item).strip().strip("[]")
+        for part in _REF_SPLIT_RE.split(text):
+            name = normalize_ref(part)
+            if name and name not in out:
+                out.append(name)
+    return tuple(out)
+
+
+def mentions(body: str) -> tuple[str, ...]:
+    """The agent ids mentioned as ``@id`` in a body, in first-seen order."""
+    return tuple(dict.fromkeys(_MENTION_RE.findall(body)))
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message on the board.
+
+    ``time`` is the frontmatter timestamp (the filename's when that is missing or
+    unreadable); ``stamp`` is the filename's, which orders the board.
+    """
+
+    key: str
+    agent: str
+    type: str | None
+    time: datetime
+    stamp: datetime
+    topic: str = ""
+    refs: tuple[str, ...] = ()
+    body: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def file(self) -> str:
+        """The bare filename, as ``refs`` name it."""
+        return self.key.rsplit("/", 1)[-1]
+
+    @property
+    def timestamp(self) -> str:
+        """The template's ``YYYY-MM-DD HH:mm UTC`` form of :attr:`time`."""
+        return frontmatter_time(self.time)
+
+    def first_line(self, width: int = 160) -> str:
+        """The first non-empty body line without markdown heading marks, cut to ``width``."""
+        for line in self.body.splitlines():
+            text = line.strip().lstrip("#").strip()
+            if text:
+                return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+        return ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape: file, agent, type, timestamp, refs, body, then extra frontmatter fields."""
+        out: dict[str, Any] = {
+            "file": self.file,
+            "key": self.key,
+            "agent": self.agent,
+            "type": self.type,
+            "timestamp": self.timestamp,
+            "topic": self.topic,
+            "refs": list(self.refs),
+            "body": self.body,
+        }
+        for name, value in self.extra.items():
+            out.setdefault(name, value)
+        return out
+
+
+def parse_message(key: str, data: bytes) -> Message:
+    """Read a message as real agents wrote it.
+
+    Tolerates a BOM, CRLF, no frontmatter, ``type: agent`` and unknown types, refs
+    in any form, a missing or odd timestamp, and extra fields (kept in ``extra``).
+
+    Raises:
+        MessageFormatError: the filename, encoding or frontmatter cannot be read, or the file is empty.
+    """
+    name = parse_filename(key)
+    if not data.strip():
+        raise MessageFormatError(f"{key} is empty", hint="a message needs frontmatter and a body")
+    try:
+        meta, body = frontmatter.parse(data)
+    except frontmatter.FrontmatterError as exc:
+        raise MessageFormatError(exc.message, hint=exc.hint) from None
+    agent = meta.get("agent")
+    kind = meta.get("type")
+    return Message(
+        key=key,
+        agent=str(agent).strip() if agent not in (None, "") else name.agent,
+        type=str(kind).strip() if kind not in (None, "") else None,
+        time=parse_time(meta.get("timestamp")) or name.stamp,
+        stamp=name.stamp,
+        topic=name.topic,
+        refs=parse_refs(meta.get("refs")),
+        body=body,
+        extra={k: v for k, v in meta.items() if k not in _KNOWN_FIELDS},
+    )
+
+
+def render_message(
+    *, agent: str, type: str, now: datetime, refs: tuple[str, ...] = (), body: str, extra: dict[str, Any] | None = None
+) -> str:
+    """The file text of a new message in the template's format (refs as a YAML list)."""
+    meta: dict[str, Any] = {"agent": agent, "type": type, "timestamp": frontmatter_time(now), "refs": list(refs)}
+    meta.update(extra or {})
+    return frontmatter.dump(meta, body)
+
+
+def check_body(body: str) -> str:
+    """Return ``body`` stripped, or refuse an empty or oversized one.
+
+    Raises:
+        InvalidInput: the body is empty or over :data:`MAX_BODY_BYTES`.
+    """
+    text = body.strip()
+    if not text:
+        raise InvalidInput("the message body is empty", hint="pass --body TEXT, --body-file FILE or pipe it on stdin")
+    size = len(text.encode())
+    if size > MAX_BODY_BYTES:
+        raise InvalidInput(
+            f"the message body is {size:,} bytes; the limit is {MAX_BODY_BYTES:,} bytes (64 KiB)",
+            hint="put the details in an artifact (collab push) and link to it from a short message",
+        )
+    return text
