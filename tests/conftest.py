@@ -22,6 +22,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Keep every test's board index out of the user's real cache folder."""
+    monkeypatch.setenv("COLLAB_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture(scope="session")
 def s3_server():
     """A real S3 server (moto's server mode) on 127.0.0.1, for the whole session.

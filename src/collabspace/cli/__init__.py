@@ -13,10 +13,7 @@ import traceback
 import click
 
 from ..errors import CollabError
-from . import space_cmds  # noqa: F401  -- registers the commands
-from . import results_cmds  # noqa: F401
-from . import board_cmds  # noqa: F401
-from . import web_cmds  # noqa: F401
+from . import board_cmds, mcp_cmds, results_cmds, space_cmds, web_cmds  # noqa: F401  -- register the commands
 from .app import cli
 
 __all__ = ["cli", "main"]

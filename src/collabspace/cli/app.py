@@ -74,3 +74,8 @@ def human_size(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1000
     return f"{size} B"
+
+
+def split_values(values: tuple[str, ...]) -> list[str]:
+    """Values of a repeatable option, each of which may also be a comma list."""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]

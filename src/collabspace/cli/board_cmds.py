@@ -13,13 +13,9 @@ from ..domain.messages import Message
 from ..domain.timefmt import format_duration, frontmatter_time
 from ..errors import InvalidInput
 from ..space import Space
-from .app import cli, echo_json, format_option, note, space_options
+from .app import cli, echo_json, format_option, note, space_options, split_values
 
 _META_SKIP = ("scope", "expires", "released", "note")
-
-
-def _split(values: tuple[str, ...]) -> list[str]:
-    return [part.strip() for v in values for part in v.split(",") if part.strip()]
 
 
 def _read_body(body: str | None, body_file: str | None) -> str:
@@ -42,37 +38,21 @@ def _read_body(body: str | None, body_file: str | None) -> str:
         raise InvalidInput(f"the body in {where} is not UTF-8 text", hint="save it as UTF-8") from None
 
 
-def _header(m: Message) -> str:
-    parts = [m.agent, m.type or "-", m.timestamp]
-    return " · ".join(parts)
-
-
-def _extras(m: Message) -> str:
-    shown = {k: v for k, v in m.extra.items() if v not in (None, "", [])}
-    return " · ".join(f"{k}: {v}" for k, v in shown.items())
-
-
 def _human(m: Message, indent: str = "") -> str:
-    lines = [f"── {m.file}  {_header(m)}"]
+    lines = [f"── {m.file}  {m.header()}"]
     if m.refs:
         lines.append("refs: " + ", ".join(m.refs))
-    if extra := _extras(m):
+    if extra := m.extras_line():
         lines.append(extra)
     lines += ["", *m.body.splitlines(), ""]
     return "\n".join(indent + line if line else line for line in lines)
-
-
-def _markdown(m: Message, level: int = 3) -> str:
-    refs = " · refs: " + ", ".join(f"`{r}`" for r in m.refs) if m.refs else ""
-    extra = f"\n{_extras(m)}" if _extras(m) else ""
-    return f"{'#' * level} {m.file}\n*{_header(m)}*{refs}{extra}\n\n{m.body}\n"
 
 
 def _emit(messages: list[Message], fmt: str) -> None:
     if fmt == "json":
         echo_json([m.to_dict() for m in messages])
     elif fmt == "md":
-        click.echo("\n---\n\n".join(_markdown(m) for m in messages), nl=False)
+        click.echo("\n---\n\n".join(m.to_markdown() for m in messages), nl=False)
     else:
         for m in messages:
             click.echo(_human(m))
@@ -82,7 +62,7 @@ def _emit_thread(items: list[ThreadItem], fmt: str) -> None:
     if fmt == "json":
         echo_json([i.to_dict() for i in items])
     elif fmt == "md":
-        click.echo("\n".join(_markdown(i.message, level=min(2 + i.depth, 6)) for i in items), nl=False)
+        click.echo("\n".join(i.message.to_markdown(level=min(2 + i.depth, 6)) for i in items), nl=False)
     else:
         for i in items:
             click.echo(_human(i.message, indent="    " * i.depth))
@@ -101,7 +81,7 @@ def _emit_thread(items: list[ThreadItem], fmt: str) -> None:
 def post(space: Space, type_: str, topic: str | None, refs: tuple[str, ...], body: str | None,
          body_file: str | None, fmt: str) -> None:
     """Post a message to the board (the body from --body, --body-file or stdin)."""
-    message = space.post(type_, _read_body(body, body_file), topic=topic, refs=_split(refs))
+    message = space.post(type_, _read_body(body, body_file), topic=topic, refs=split_values(refs))
     if fmt == "json":
         echo_json(message.to_dict())
     else:
@@ -162,7 +142,7 @@ def search(space: Space, query: str, limit: int, fmt: str) -> None:
         echo_json([m.to_dict() for m in found])
         return
     for m in found:
-        click.echo(f"{m.file}  {_header(m)}\n    {m.first_line()}")
+        click.echo(f"{m.file}  {m.header()}\n    {m.first_line()}")
     if not found:
         note(f"no message matches {query!r}")
 

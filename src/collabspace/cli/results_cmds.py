@@ -13,7 +13,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from ..domain.leaderboard import Leaderboard
 from ..errors import InvalidInput
 from ..space import Space
-from .app import cli, echo_json, format_option, human_size, note, space_options
+from .app import cli, echo_json, format_option, human_size, note, space_options, split_values
 
 
 class TransferBar:
@@ -108,10 +108,6 @@ def rm(space: Space, key: str) -> None:
 
 
 # -- results ---------------------------------------------------------------------------------------
-def _split(values: tuple[str, ...]) -> list[str]:
-    return [v.strip() for value in values for v in value.split(",") if v.strip()]
-
-
 @cli.command()
 @space_options()
 @click.option("--experiment", required=True, help="What you ran, in a line.")
@@ -132,7 +128,7 @@ def submit(space: Space, experiment: str, score: str | None, predictions: Path |
     """Store a result in artifacts/results/ and regenerate LEADERBOARD.md."""
     done = space.submit(
         experiment, score=score, predictions=predictions.read_bytes() if predictions else None, name=name,
-        model=model, notes=notes, track=track, fields=fields, refs=_split(refs), artifacts=_split(artifact_keys),
+        model=model, notes=notes, track=track, fields=fields, refs=split_values(refs), artifacts=split_values(artifact_keys),
     )
     if fmt == "json":
         echo_json(done.to_dict())

@@ -14,6 +14,8 @@ bytes are hashed, which costs no network.
 
 from __future__ import annotations
 
+import contextlib
+
 import hashlib
 import math
 import os
@@ -370,11 +372,16 @@ def delete(store: Store, agent: str, key: str) -> list[str]:
 # -- pull -------------------------------------------------------------------------------------------
 def _download(store: Store, info: ObjectInfo, dest: Path, advance: Callable[[int], None]) -> None:
     """Write one object to ``dest`` atomically: a temporary file beside it, size checked, then renamed."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex[:8]}.part"
     try:
         written = 0
-        with tmp.open("wb") as f:
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            f = tmp.open("wb")
+        except OSError as exc:
+            raise InvalidInput(f"cannot write to {dest}: {exc.strerror or exc}",
+                               hint="pull into a folder you can write to") from None
+        with f:
             for chunk in store.iter_get(info.key):
                 f.write(chunk)
                 written += len(chunk)
@@ -386,7 +393,8 @@ def _download(store: Store, info: ObjectInfo, dest: Path, advance: Callable[[int
             )
         os.replace(tmp, dest)
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def pull(store: Store, source: str, dest: str | os.PathLike[str], *, progress: Progress | None = None,

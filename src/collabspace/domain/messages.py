@@ -159,6 +159,21 @@ class Message:
                 return text if len(text) <= width else text[: width - 1].rstrip() + "…"
         return ""
 
+    def header(self) -> str:
+        """``agent · type · timestamp``."""
+        return " · ".join([self.agent, self.type or "-", self.timestamp])
+
+    def extras_line(self) -> str:
+        """Extra frontmatter fields as ``key: value · ...`` (empty values left out)."""
+        shown = {k: v for k, v in self.extra.items() if v not in (None, "", [])}
+        return " · ".join(f"{k}: {v}" for k, v in shown.items())
+
+    def to_markdown(self, level: int = 3) -> str:
+        """The message as a markdown section: heading, header line, refs, extra fields, body."""
+        refs = " · refs: " + ", ".join(f"`{r}`" for r in self.refs) if self.refs else ""
+        extra = f"\n{self.extras_line()}" if self.extras_line() else ""
+        return f"{'#' * level} {self.file}\n*{self.header()}*{refs}{extra}\n\n{self.body}\n"
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape: file, agent, type, timestamp, refs, body, then extra frontmatter fields."""
         out: dict[str, Any] = {

@@ -1,0 +1,1 @@
+"""MCP frontend: the space as a handful of cheap tools (``collab mcp``)."""
