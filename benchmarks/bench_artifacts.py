@@ -15,16 +15,15 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import boto3
 import obstore
 import obstore.store as ost
-from moto.server import ThreadedMotoServer
+
+from support import moto_server
 
 from collabspace.domain.presets import preset_spec
 from collabspace.space import Space
@@ -42,12 +41,6 @@ class Counter:
 
     def advance(self, nbytes: int) -> None:
         self.bytes += nbytes
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_folder(root: Path, files: int, total_mib: int) -> int:
@@ -89,13 +82,11 @@ def main() -> None:
     parser.add_argument("--mib", type=int, default=512, help="total size of the folder")
     args = parser.parse_args()
 
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
-                      AWS_REGION="us-east-1")
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="bench-artifacts")
+    with moto_server("bench-artifacts") as endpoint:
+        run(endpoint, args)
+
+
+def run(endpoint: str, args: argparse.Namespace) -> None:
     raw = ost.S3Store("bench-artifacts", config={"endpoint": endpoint, "region": "us-east-1"},
                       client_options={"allow_http": True})
     work = Path(tempfile.mkdtemp(prefix="bench-artifacts-"))
@@ -138,7 +129,6 @@ def main() -> None:
               f"{len(report.skipped)} skipped, {seconds:.2f} s")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        server.stop()
 
 
 if __name__ == "__main__":

@@ -21,79 +21,25 @@ parallel fetches overlap their latency as they would on a network).
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import tempfile
-import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from support import moto_server
 
 from collabspace.domain.messages import message_filename, parse_message, render_message
 from collabspace.domain.presets import preset_spec
 from collabspace.domain.timefmt import utcnow
 from collabspace.space import Space
-from collabspace.storage import ObjectInfo, Store, open_store
+from collabspace.storage import Store, open_store
+from collabspace.storage.counting import CountingStore
 
-LIST_PAGE = 1000
 TYPES = ("status-update", "experiment-proposal", "results-report", "question", "build-on")
-
-
-class CountingStore(Store):
-    """A store wrapper that counts requests by kind and can add a fixed latency to each.
-
-    Args:
-        inner: the store to wrap.
-        latency: seconds slept per request (per listing page).
-    """
-
-    def __init__(self, inner: Store, latency: float = 0.0) -> None:
-        self.inner = inner
-        self.url = inner.url
-        self.latency = latency
-        self.counts: Counter[str] = Counter()
-        self._lock = threading.Lock()
-
-    def _tick(self, kind: str, n: int = 1) -> None:
-        with self._lock:
-            self.counts[kind] += n
-        if self.latency:
-            time.sleep(self.latency * n)
-
-    @property
-    def total(self) -> int:
-        """All requests counted so far."""
-        return sum(self.counts.values())
-
-    def reset(self) -> None:
-        """Start counting from zero."""
-        with self._lock:
-            self.counts.clear()
-
-    def _get(self, key: str) -> bytes:
-        self._tick("get")
-        return self.inner.get(key)
-
-    def _put(self, key: str, data: bytes, create_only: bool) -> None:
-        self._tick("put")
-        self.inner.put(key, data, create_only=create_only)
-
-    def _list(self, prefix: str, start_after: str | None) -> Iterator[ObjectInfo]:
-        items = list(self.inner.list(prefix, start_after=start_after))
-        self._tick("list", max(1, math.ceil(len(items) / LIST_PAGE)))
-        return iter(items)
-
-    def _head(self, key: str) -> ObjectInfo:
-        self._tick("head")
-        return self.inner.head(key)
-
-    def _delete(self, key: str) -> None:
-        self._tick("delete")
-        self.inner.delete(key)
 
 
 def fill_board(store: Store, n: int, *, end: datetime, agents: int = 20, step: timedelta = timedelta(seconds=30),
@@ -202,36 +148,10 @@ def main(argv: list[str] | None = None) -> None:
 
 def _with_moto(run: Callable[[str], list[tuple[str, str, str, str]]]) -> list[tuple[str, str, str, str]]:
     """Run against moto's S3 server in its own process (in-process, it would share our GIL)."""
-    import socket
-    import subprocess
-
-    import boto3
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from moto.server import main; main(sys.argv[1:])",
-         "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
-                      AWS_REGION="us-east-1")
-    try:
-        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-        for _ in range(100):
-            try:
-                client.create_bucket(Bucket="bench")
-                break
-            except Exception:  # noqa: BLE001 -- the server is still starting
-                time.sleep(0.1)
+    with moto_server("bench"):
         url = "s3://bench/space"
         Space.init(url, preset_spec("gsm8k"))
         return run(url)
-    finally:
-        server.terminate()
-        server.wait()
 
 
 if __name__ == "__main__":

@@ -17,24 +17,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
-import socket
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+
+from support import moto_server
 
 from collabspace.domain import leaderboard as standings
 from collabspace.domain import results as result_files
 from collabspace.domain.presets import preset_spec
 from collabspace.space import Space
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def seed(space: Space, n: int) -> None:
@@ -85,20 +79,8 @@ def main() -> None:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     if "s3" in backends:
-        import boto3
-        from moto.server import ThreadedMotoServer
-
-        port = free_port()
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        server.start()
-        endpoint = f"http://127.0.0.1:{port}"
-        os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
-                          AWS_REGION="us-east-1")
-        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="bench-leaderboard")
-        try:
+        with moto_server("bench-leaderboard"):
             run("s3://bench-leaderboard/space", args.results)
-        finally:
-            server.stop()
 
 
 if __name__ == "__main__":

@@ -10,9 +10,10 @@ import pytest
 
 from collabspace.domain.messages import render_message
 from collabspace.storage import Store
+from collabspace.storage.counting import CountingStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from bench_board import CountingStore, fill_board  # noqa: E402
+from bench_board import fill_board  # noqa: E402
 
 __all__ = ["CountingStore", "fill_board", "isolated_cache", "put_raw", "put_message"]
 

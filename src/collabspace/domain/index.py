@@ -31,7 +31,15 @@ from typing import Any
 from ..errors import InvalidInput, NotFound
 from ..storage import ObjectInfo, Store
 from . import paths
-from .messages import Message, MessageFormatError, is_message_key, mentions, parse_message, stamp_of
+from .messages import (
+    Message,
+    MessageFormatError,
+    is_message_key,
+    mentions,
+    parse_message,
+    stamp_of,
+)
+from .problems import Problem
 from .timefmt import UTC, file_stamp
 
 SCHEMA_VERSION = 1
@@ -86,17 +94,6 @@ def index_path(url: str) -> Path:
         identity += "|" + (os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or "")
     digest = hashlib.sha256(identity.encode()).hexdigest()[:20]
     return cache_dir() / "index" / f"board-{digest}.sqlite3"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A board file that is skipped, and why."""
-
-    key: str
-    reason: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"key": self.key, "reason": self.reason}
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from ..scorers import ScoreReport, get_scorer
 from ..storage import ObjectInfo, Store, check_key
 from . import paths
 from .artifacts import name_owner
+from .problems import Problem
 from .spec import Spec
 from .timefmt import iso, parse_time
 
@@ -39,17 +40,6 @@ RESERVED = frozenset(
 )
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A file that could not be used as it is, for ``collab doctor``."""
-
-    key: str
-    reason: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"key": self.key, "reason": self.reason}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,67 @@
+"""A store wrapper that counts requests and can add latency: for benchmarks and request-count tests."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+from .base import ObjectInfo, Store
+
+#: Keys per listing page, as S3 and the Hub page them.
+LIST_PAGE = 1000
+
+
+class CountingStore(Store):
+    """A store wrapper that counts requests by kind and can add a fixed latency to each.
+
+    Args:
+        inner: the store to wrap.
+        latency: seconds slept per request (per listing page).
+    """
+
+    def __init__(self, inner: Store, latency: float = 0.0) -> None:
+        self.inner = inner
+        self.url = inner.url
+        self.latency = latency
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def _tick(self, kind: str, n: int = 1) -> None:
+        with self._lock:
+            self.counts[kind] += n
+        if self.latency:
+            time.sleep(self.latency * n)
+
+    @property
+    def total(self) -> int:
+        """All requests counted so far."""
+        return sum(self.counts.values())
+
+    def reset(self) -> None:
+        """Start counting from zero."""
+        with self._lock:
+            self.counts.clear()
+
+    def _get(self, key: str) -> bytes:
+        self._tick("get")
+        return self.inner.get(key)
+
+    def _put(self, key: str, data: bytes, create_only: bool) -> None:
+        self._tick("put")
+        self.inner.put(key, data, create_only=create_only)
+
+    def _list(self, prefix: str, start_after: str | None) -> Iterator[ObjectInfo]:
+        items = list(self.inner.list(prefix, start_after=start_after))
+        self._tick("list", max(1, math.ceil(len(items) / LIST_PAGE)))
+        return iter(items)
+
+    def _head(self, key: str) -> ObjectInfo:
+        self._tick("head")
+        return self.inner.head(key)
+
+    def _delete(self, key: str) -> None:
+        self._tick("delete")
+        self.inner.delete(key)
