@@ -233,3 +233,28 @@ def test_hugging_face_s3_endpoint_settings(monkeypatch):
     assert config["virtual_hosted_style_request"] == "false"
     assert "checksum_algorithm" not in config
     assert store._inner.prefix == "space"
+
+
+def test_get_many_and_put_many(store):
+    store.put_many({f"batch/{i:03d}.md": f"m{i}".encode() for i in range(25)})
+    keys = [f"batch/{i:03d}.md" for i in range(25)] + ["batch/missing.md"]
+    got = store.get_many(keys)
+    assert got == {**{f"batch/{i:03d}.md": f"m{i}".encode() for i in range(25)}, "batch/missing.md": None}
+    assert store.get_many([]) == {}
+    with pytest.raises(InvalidInput):
+        store.get_many(["ok.md", "../bad"])
+    with pytest.raises(InvalidInput):
+        store.put_many({"ok.md": b"1", "a//b": b"2"})
+    assert not store.exists("ok.md")  # every key is checked before anything is written
+
+
+def test_hf_batch_reads_are_one_call():
+    from collabspace.storage.hf import HFBucketStore
+
+    api = FakeHfApi()
+    api.create_bucket("alice/b")
+    store = HFBucketStore("alice/b", api=api)
+    store.put_many({f"m/{i}.md": b"x" for i in range(300)})
+    api.calls.clear()
+    assert len(store.get_many([f"m/{i}.md" for i in range(300)])) == 300
+    assert api.calls == ["download_bucket_files"]

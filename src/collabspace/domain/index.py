@@ -21,14 +21,13 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput
 from ..storage import ObjectInfo, Store
 from . import paths
 from .messages import (
@@ -209,13 +208,11 @@ class BoardIndex:
         keys = {i.key for i in listed}
         gone = sorted((known | set(bad)) - keys)
         added = problems = 0
-        if todo:
-            workers = min(FETCH_THREADS, len(todo))
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                for start in range(0, len(todo), _BATCH):
-                    batch = list(pool.map(lambda i: _fetch(store, i), todo[start : start + _BATCH]))
-                    a, p = self._store_batch(batch)
-                    added, problems = added + a, problems + p
+        for start in range(0, len(todo), _BATCH):
+            infos = todo[start : start + _BATCH]
+            fetched = store.get_many([i.key for i in infos], workers=FETCH_THREADS)
+            a, p = self._store_batch([(i, _parse(i, fetched[i.key])) for i in infos])
+            added, problems = added + a, problems + p
         newest = next((k for k in sorted(keys, reverse=True) if stamp_of(k) is not None), None)
         with self._write() as db:
             if gone:
@@ -450,13 +447,11 @@ class BoardIndex:
         ]
 
 
-def _fetch(store: Store, info: ObjectInfo) -> tuple[ObjectInfo, Message | str | None]:
-    """Fetch and parse one file: a Message, the reason it is unreadable, or None if it vanished."""
+def _parse(info: ObjectInfo, data: bytes | None) -> Message | str | None:
+    """A fetched file as a Message, the reason it is unreadable, or None if it vanished."""
+    if data is None:
+        return None
     try:
-        data = store.get(info.key)
-    except NotFound:
-        return info, None
-    try:
-        return info, parse_message(info.key, data)
+        return parse_message(info.key, data)
     except MessageFormatError as exc:
-        return info, exc.message
+        return exc.message

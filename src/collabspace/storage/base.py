@@ -10,7 +10,8 @@ this package.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -95,6 +96,15 @@ class Store:
             raise TypeError("data must be bytes")
         self._put(check_key(key), bytes(data), create_only)
 
+    def get_many(self, keys: Sequence[str], *, workers: int = 32) -> dict[str, bytes | None]:
+        """The bytes of several keys, ``None`` where a key is missing.
+
+        Fetched in parallel by default; backends with a batch download (the Hub)
+        fetch them in one request.
+        """
+        keys = [check_key(k) for k in keys]
+        return self._get_many(keys, workers) if keys else {}
+
     def put_many(self, items: dict[str, bytes]) -> None:
         """Overwrite-put several objects; backends with a batch API send them in one request."""
         for key in items:
@@ -165,6 +175,20 @@ class Store:
 
     def _delete(self, key: str) -> None:
         raise NotImplementedError
+
+    def _get_many(self, keys: list[str], workers: int) -> dict[str, bytes | None]:
+        from ..errors import NotFound
+
+        def one(key: str) -> tuple[str, bytes | None]:
+            try:
+                return key, self._get(key)
+            except NotFound:
+                return key, None
+
+        if len(keys) == 1:
+            return dict([one(keys[0])])
+        with ThreadPoolExecutor(max_workers=min(workers, len(keys))) as pool:
+            return dict(pool.map(one, keys))
 
     def _put_file(self, key: str, path: Path, progress: Callable[[int], None] | None) -> None:
         data = path.read_bytes()

@@ -137,6 +137,31 @@ class HFBucketStore(Store):
             # someone wrote the same key between our check and our write; theirs stands
             raise _already(self, key)
 
+    def _get_many(self, keys: list[str], workers: int) -> dict[str, bytes | None]:
+        """One ``download_bucket_files`` call for all the keys."""
+        with tempfile.TemporaryDirectory(prefix="collab-hf-") as tmp:
+            dests = [Path(tmp) / str(i) for i in range(len(keys))]
+            self._call(keys[0], "download_bucket_files", self.bucket_id,
+                       [(self._full(k), str(d)) for k, d in zip(keys, dests)], raise_on_missing_files=False)
+            return {k: (d.read_bytes() if d.exists() else None) for k, d in zip(keys, dests)}
+
+    def _put_file(self, key: str, path: Path, progress: Callable[[int], None] | None) -> None:
+        """Upload from the path, so a large checkpoint is never read into memory."""
+        self._call(key, "batch_bucket_files", self.bucket_id, add=[(str(path), self._full(key))])
+        if progress:
+            progress(path.stat().st_size)
+
+    def _iter_get(self, key: str) -> Iterator[bytes]:
+        with tempfile.TemporaryDirectory(prefix="collab-hf-") as tmp:
+            dest = Path(tmp) / "object"
+            self._call(key, "download_bucket_files", self.bucket_id, [(self._full(key), str(dest))],
+                       raise_on_missing_files=True)
+            if not dest.exists():
+                raise NotFound(f"{key!r} not found in {self.url}", hint="list what exists with: collab ls")
+            with dest.open("rb") as f:
+                while chunk := f.read(1 << 20):
+                    yield chunk
+
     def put_many(self, items: dict[str, bytes]) -> None:
         """Overwrite-put many objects in one ``batch_bucket_files`` call."""
         for key in items:
