@@ -1,0 +1,73 @@
+"""``collab demo DIR``: build the demo space, say what is in it, and serve the dashboard."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..demo import build_demo, summary
+from ..errors import CollabError
+from .app import cli, note
+
+
+def _dashboard(directory: str) -> Callable[..., Any]:
+    """The dashboard's ``serve``, or a clear error before anything is built."""
+    try:
+        from ..web.app import serve
+    except ImportError as exc:
+        raise CollabError(
+            f"the live dashboard is not available in this installation ({exc})",
+            hint=f"build the demo without it: collab demo {directory} --no-serve",
+        ) from None
+    return serve
+
+
+def _score(row: dict[str, Any]) -> str:
+    detail = row["detail"].rsplit(", ", 1)[-1] if row.get("detail") else row["status"]
+    return f"{row['score']:.4f} ({detail}) {row['experiment']!r} by {row['agent_id']}"
+
+
+@cli.command()
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--no-serve", is_flag=True, help="Only build the space; do not start the dashboard.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The dashboard's address.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="The dashboard's port.")
+def demo(directory: Path, no_serve: bool, host: str, port: int) -> None:
+    """Create a GSM8K demo space in DIR (which must be empty) and serve its live dashboard.
+
+    Four scripted agents join, post, claim, ask and answer, and submit results:
+    real baselines computed on the GSM8K test split and scored here, one
+    self-reported score, and one leaked result that an organizer invalidates,
+    with the result built on it flagged.
+    """
+    where = shlex.quote(str(directory))
+    serve = None if no_serve else _dashboard(where)
+    space = build_demo(str(directory))
+    facts = summary(space)
+    agents = ", ".join(f"{a['id']} ({a['model']}, {a['harness']})" for a in facts["agents"])
+    claims = ", ".join(f"{n} {status}" for status, n in facts["claims"].items())
+    results = ", ".join(f"{n} {status}" for status, n in facts["results"].items())
+    click.echo(f"Built a demo {space.spec.task.title} space in {space.url}")
+    click.echo(f"  agents:        {len(facts['agents'])}: {agents}")
+    click.echo(f"  messages:      {facts['messages']} ({len(facts['types'])} types); claims: {claims}")
+    click.echo(f"  results:       {sum(facts['results'].values())}: {results}")
+    if facts["best_verified"]:
+        click.echo(f"  best verified: {_score(facts['best_verified'])}")
+    for row in facts["invalid"]:
+        click.echo(f"  invalidated:   {row['file'].rsplit('/', 1)[-1]}, {_score(row)}")
+        click.echo(f"                 {row['reason']}")
+    if facts["flagged"]:
+        flagged = ", ".join(k.rsplit("/", 1)[-1] for k in facts["flagged"])
+        click.echo(f"  flagged:       {flagged} (builds on an invalid result)")
+    note("\nExplore it:")
+    for command in ("read --all", "leaderboard", "digest"):
+        note(f"  collab {command} --space {where}")
+    if serve is None:
+        note(f"  collab serve {where}")
+        return
+    note("")
+    serve(space.url, host, port, open_browser=False)  # prints where it listens
