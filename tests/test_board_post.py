@@ -88,7 +88,7 @@ def test_extra_types_from_the_spec(memory_url, clock):
      "the message body is 65,537 bytes; the limit is 65,536 bytes (64 KiB)", "collab push"),
     ({"refs": ["20260101-000000_agent-09_gone.md"]}, NotFound,
      "refs: '20260101-000000_agent-09_gone.md' is not a message on the board", "collab read --all"),
-    ({"refs": ["../collab.toml"]}, InvalidInput, "refs: '../collab.toml' is not a message filename",
+    ({"refs": ["../collab.toml"]}, InvalidInput, "refs: '../collab.toml' is neither a message filename",
      "20260425-143000_agent-01_plan.md"),
 ])
 def test_bad_posts_are_refused_and_write_nothing(space, kwargs, error, message, hint):
@@ -114,3 +114,15 @@ def test_a_full_second_of_one_topic_is_refused(space, monkeypatch):
         space.post("status-update", "x", topic="t")
     with pytest.raises(AlreadyExists, match="already posted 3 messages on topic 't' in this second"):
         space.post("status-update", "x", topic="t")
+
+
+def test_refs_may_name_results_and_artifacts(space):
+    result = space.submit("A baseline", score=0.5, name="base")
+    m = space.post("build-on", "Extending it.", topic="ext", refs=["base_agent-01.json", result.key])
+    assert m.refs == (result.key,)
+    with pytest.raises(NotFound) as err:
+        space.post("build-on", "x", topic="x", refs=["nope_agent-01.json"])
+    assert "is not stored" in err.value.message and err.value.hint
+    with pytest.raises(NotFound):
+        space.post("build-on", "x", topic="x", refs=["artifacts/scripts/missing_agent-01.py"])
+    assert space.doctor_messages() == []

@@ -123,3 +123,26 @@ def test_join_ends_with_the_digest(run_cli, tmp_path, clock):
     assert r.code == 0, r
     assert "# State of play: GSM8K" in r.out and "for agent-07" in r.out
     assert r.out.index("# State of play") > r.out.index("Getting") if "Getting" in r.out else True
+
+
+def test_digest_shows_invalid_work_and_what_builds_on_it(tmp_path):
+    from collabspace import Space
+    from collabspace.domain.presets import preset_spec
+
+    url = str(tmp_path / "s")
+    Space.init(url, preset_spec("gsm8k"))
+    a1, a2 = Space.open(url, agent="agent-01"), Space.open(url, agent="agent-02")
+    leaky = a1.submit("Leaky eval", score=0.9, name="leaky")
+    follower = a2.submit("Built on leaky", score=0.95, name="follow", refs=[leaky.key])
+    note = a2.post("build-on", "Extending the leaky result.", topic="extend", refs=["leaky_agent-01.json"])
+    a1.invalidate("leaky_agent-01.json", "trained on the test split")
+    digest = a2.digest()
+    md = digest.markdown
+    assert "## Invalid work and what builds on it (3)" in md
+    assert "- ~~leaky_agent-01.json~~ invalid: " in md and "trained on the test split" in md
+    assert f"- ⚠ {follower.key.rsplit('/', 1)[-1]}: builds on invalid leaky_agent-01.json" in md
+    assert f"- ⚠ {note.file}: builds on invalid leaky_agent-01.json" in md
+    assert "(self-reported; ⚠ builds on invalid leaky_agent-01.json)" in md  # the flagged top result
+    items = digest.data["invalid_and_flagged"]["items"]
+    assert [i["status"] for i in items] == ["invalid", "flagged", "flagged"]
+    assert digest.data["top_results"][0]["flag"] == "builds on invalid leaky_agent-01.json"

@@ -23,8 +23,8 @@ from .domain.claims import Claim, ClaimBook, ClaimResult
 from .domain.digest import Digest
 from .domain.digest import gather as gather_digest
 from .domain.digest import render as render_digest
-from .domain.digest import top_rows
-from .domain.index import Problem
+from .domain.digest import top_rows, warnings_of
+from .domain.problems import Problem
 from .domain.messages import Message
 from .domain.spec import Spec, parse_spec
 from .domain.timefmt import utcnow
@@ -340,9 +340,10 @@ class Space:
             NotFound: there is no space here.
         """
         self.board.sync()
-        top: list[dict[str, Any]] = top_rows(self.leaderboard().top(5))
+        leaderboard = self.leaderboard()
         agent = self.agent if self._agent else None
-        return render_digest(gather_digest(self._claim_book, self.spec, agent, top))
+        return render_digest(gather_digest(self._claim_book, self.spec, agent, top_rows(leaderboard.top(5)),
+                                           warnings_of(leaderboard)))
 
     def doctor_messages(self) -> list[Problem]:
         """Re-list the whole board; return the files every read skips (with the reason) and dangling refs."""

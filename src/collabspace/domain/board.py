@@ -86,26 +86,44 @@ class Board:
 
     # -- posting ------------------------------------------------------------------------
     def resolve_ref(self, ref: str) -> str:
-        """The bare filename of an existing message named by ``ref`` (a filename or a board key).
+        """What ``ref`` names: the bare filename of an existing message (given as a filename or a board
+        key), or the full key of an existing result or artifact (``artifacts/...``, or a result's filename).
+
+        A message that refs a result is flagged when that result is invalidated.
 
         Raises:
-            InvalidInput: ``ref`` is not a message filename.
-            NotFound: no such message on the board.
+            InvalidInput: ``ref`` is neither a message filename nor an artifact.
+            NotFound: no such message, result or artifact.
         """
         name = normalize_ref(ref)
         try:
             parse_filename(name)
         except MessageFormatError:
-            raise InvalidInput(
-                f"refs: {ref!r} is not a message filename ({{YYYYMMDD-HHmmss}}_{{agent}}[_{{topic}}].md)",
-                hint="refs name existing messages, e.g. 20260425-143000_agent-01_plan.md",
-            ) from None
+            return self._artifact_ref(ref)
         if self.index.get(name) is None and not self.store.exists(paths.BOARD + name):
             raise NotFound(
                 f"refs: {name!r} is not a message on the board",
                 hint="refs name existing messages; find them with: collab read --all or collab search WORDS",
             )
         return name
+
+    def _artifact_ref(self, ref: str) -> str:
+        ref = ref.strip()
+        if ref.startswith(paths.ARTIFACTS):
+            candidates = [ref]
+        elif "/" not in ref and ref.endswith(".json"):
+            candidates = [paths.RESULTS + ref]
+        else:
+            raise InvalidInput(
+                f"refs: {ref!r} is neither a message filename ({{YYYYMMDD-HHmmss}}_{{agent}}[_{{topic}}].md) "
+                "nor an artifact",
+                hint="refs name messages (20260425-143000_agent-01_plan.md), results (lora_agent-01.json) "
+                "or artifacts (artifacts/scripts/train_agent-01.py)",
+            )
+        for key in candidates:
+            if self.store.exists(key):
+                return key
+        raise NotFound(f"refs: {ref!r} is not stored", hint="list results and artifacts with: collab artifacts")
 
     def post(
         self,
@@ -294,7 +312,11 @@ class Board:
     def doctor(self) -> list[Problem]:
         """Re-list the whole board and return the files that are skipped, and dangling refs."""
         self.sync(full=True)
-        dangling = [Problem(key, f"refs {ref}, which is not on the board") for key, ref in self.index.dangling_refs()]
+        dangling = [
+            Problem(key, f"refs {ref}, which is not stored" if "/" in ref else f"refs {ref}, which is not on the board")
+            for key, ref in self.index.dangling_refs()
+            if "/" not in ref or not self.store.exists(ref)
+        ]
         return sorted(self.index.problems() + dangling, key=lambda p: (p.key, p.reason))
 
 

@@ -21,7 +21,7 @@ from .timefmt import format_duration, frontmatter_time
 
 MAX_CHARS = 6000
 #: Items per section before any trimming, in the order trimming gives them up.
-_CAPS = {"statuses": 12, "claims": 10, "proposals": 8, "inbox": 5, "questions": 5, "results": 5}
+_CAPS = {"statuses": 12, "claims": 10, "proposals": 8, "warnings": 6, "inbox": 5, "questions": 5, "results": 5}
 _WIDTH = 150
 
 
@@ -33,6 +33,7 @@ class DigestData:
     agent: str | None
     now: datetime
     top_results: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)  # invalid results, then what builds on them
     claims: list[Claim] = field(default_factory=list)
     proposals: list[Message] = field(default_factory=list)
     proposals_total: int = 0
@@ -102,10 +103,18 @@ def _markdown(d: DigestData, caps: dict[str, int], width: int) -> str:
     top = d.top_results[: caps["results"]]
     if top:
         for r in top:
+            flag = f"; ⚠ {r['flag']}" if r.get("flag") else ""
             out.append(f"{r.get('rank', '-')}. {r.get('score')} {r.get('agent_id', '')}: "
-                       f"{_cut(r.get('experiment', ''), width // 2)} ({r.get('status', '')})")
+                       f"{_cut(r.get('experiment', ''), width // 2)} ({r.get('status', '')}{flag})")
     else:
         out.append("No results yet. Submit one with: collab submit")
+    if d.warnings:
+        out += ["", f"## Invalid work and what builds on it ({len(d.warnings)})"]
+        for w in d.warnings[: caps["warnings"]]:
+            mark = f"~~{w['file']}~~ invalid" if w["status"] == "invalid" else f"⚠ {w['file']}"
+            out.append(f"- {mark}: {_cut(w['reason'], width)}")
+        if len(d.warnings) > caps["warnings"]:
+            out.append(f"- … {len(d.warnings) - caps['warnings']} more: collab leaderboard")
     active = _active(d)
     out += ["", f"## Active claims ({len(active)})"]
     for c in active[: caps["claims"]]:
@@ -164,9 +173,12 @@ def _as_dict(d: DigestData, caps: dict[str, int], width: int) -> dict[str, Any]:
         "agent": d.agent,
         "top_results": [
             {k: (_cut(v, width // 2) if isinstance(v, str) else v) for k, v in r.items()
-             if k in ("rank", "agent_id", "score", "experiment", "status")}
+             if k in ("rank", "agent_id", "score", "experiment", "status", "flag")}
             for r in d.top_results[: caps["results"]]
         ],
+        "invalid_and_flagged": {"total": len(d.warnings),
+                                "items": [{**w, "reason": _cut(w["reason"], width)}
+                                          for w in d.warnings[: caps["warnings"]]]},
         "active_claims": {
             "total": len(active),
             "items": [{"scope": _cut(c.scope, 60), "agent": c.agent, "expires": frontmatter_time(c.expires),
@@ -229,13 +241,24 @@ def top_rows(rows: Any, n: int = 5) -> list[dict[str, Any]]:
             "score": get("score"),
             "experiment": get("experiment") or "",
             "status": get("status") or "",
+            **({"flag": get("flag")} if get("flag") else {}),
         })
         if len(out) == n:
             break
     return out
 
 
-def gather(book: ClaimBook, spec: Spec, agent: str | None, top_results: list[dict[str, Any]]) -> DigestData:
+def warnings_of(leaderboard: Any) -> list[dict[str, str]]:
+    """Invalid results (with the reason), then every result and message flagged for building on one."""
+    out = [{"file": r.file.rsplit("/", 1)[-1], "status": "invalid", "reason": r.reason or "invalid"}
+           for r in leaderboard.rows if r.status == "invalid"]
+    out += [{"file": key.rsplit("/", 1)[-1], "status": "flagged", "reason": flag.reason()}
+            for key, flag in sorted(leaderboard.flagged.items())]
+    return out
+
+
+def gather(book: ClaimBook, spec: Spec, agent: str | None, top_results: list[dict[str, Any]],
+           warnings: list[dict[str, str]] = ()) -> DigestData:  # type: ignore[assignment]
     """Select what the digest shows from a synced board (a handful of index queries, no store request)."""
     index = book.board.index
     per_section = max(_CAPS.values())
@@ -256,6 +279,7 @@ def gather(book: ClaimBook, spec: Spec, agent: str | None, top_results: list[dic
         agent=agent,
         now=book.board.clock(),
         top_results=list(top_results)[:5],
+        warnings=list(warnings),
         claims=[c for c in book.states(sync=False) if c.ended is None],
         proposals=proposals,
         proposals_total=proposals_total,

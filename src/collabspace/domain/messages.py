@@ -96,8 +96,15 @@ def message_filename(now: datetime, agent: str, topic: str, seq: int = 1) -> str
 
 
 def normalize_ref(ref: str) -> str:
-    """A ref as a bare filename: ``message_board/x.md`` and ``x`` both become ``x.md``."""
-    name = str(ref).strip().strip("'\"").rsplit("/", 1)[-1]
+    """A ref as the board stores it: a message as its bare filename (``message_board/x.md`` and ``x``
+    both become ``x.md``); a result or artifact as its full key (``y.json`` becomes
+    ``artifacts/results/y.json``)."""
+    text = str(ref).strip().strip("'\"")
+    if text.startswith(paths.ARTIFACTS):
+        return text
+    name = text.rsplit("/", 1)[-1]
+    if name.endswith(".json"):
+        return paths.RESULTS + name
     return name if not name or name.endswith(".md") else name + ".md"
 
 
