@@ -13,7 +13,7 @@ import traceback
 import click
 
 from ..errors import CollabError
-from . import board_cmds, demo_cmds, mcp_cmds, results_cmds, space_cmds, web_cmds  # noqa: F401  -- register the commands
+from . import board_cmds, demo_cmds, mcp_cmds, results_cmds, serve_cmds, space_cmds, web_cmds  # noqa: F401  -- register the commands
 from .app import cli
 
 __all__ = ["cli", "main"]
