@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import AlreadyExists, InvalidInput, NotFound
 from ..storage import Store
 from . import paths
-from .index import BoardIndex, Problem, SyncResult
+from .index import BoardIndex, SyncResult
 from .messages import (
     Message,
     MessageFormatError,
@@ -26,6 +26,7 @@ from .messages import (
     parse_message,
     render_message,
 )
+from .problems import Problem
 from .timefmt import parse_duration, parse_time
 
 #: Same agent, same topic, same second: how many sequence suffixes to try before giving up.

@@ -23,7 +23,8 @@ from typing import Any
 from ..errors import NotFound
 from ..storage import Store
 from . import invalidation, paths
-from .results import Problem, Result, is_result_key, limit_violations, read_results
+from .problems import Problem
+from .results import Result, is_result_key, limit_violations, read_results
 from .spec import Spec
 
 _COUNT = re.compile(r"<!-- collabspace:leaderboard results=(\d+) -->")
