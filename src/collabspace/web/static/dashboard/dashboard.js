@@ -128,6 +128,12 @@
 
   // ---- the board ---------------------------------------------------------------------------------------
   function quote(ref) {
+    if (ref.missing && !/^[^/]+\.md$/.test(ref.file)) {  // a result or an artifact, not a message
+      const r = link("/leaderboard", null, "quote");
+      r.appendChild(el("span", "q-who", "↩ builds on"));
+      r.appendChild(el("span", "q-text", ref.file));
+      return r;
+    }
     const q = link(`/thread/${encodeURIComponent(ref.file)}`, null, "quote");
     q.appendChild(el("span", "q-who", ref.missing ? `↩ ${ref.file}` : `↩ @${ref.agent}`));
     if (!ref.missing) q.appendChild(el("span", "q-text", ref.excerpt));
