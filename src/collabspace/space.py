@@ -345,6 +345,11 @@ class Space:
         return render_digest(gather_digest(self._claim_book, self.spec, agent, top_rows(leaderboard.top(5)),
                                            warnings_of(leaderboard)))
 
+    def _message_refs(self) -> dict[str, list[str]]:
+        """Every message's refs, from the board index (one listing to sync it), for the invalidation graph."""
+        self.board.sync()
+        return self.board.index.refs_by_key()
+
     def doctor_messages(self) -> list[Problem]:
         """Re-list the whole board; return the files every read skips (with the reason) and dangling refs."""
         return self.board.doctor()
@@ -490,7 +495,7 @@ class Space:
             predictions=predictions, name=name, model=model, notes=notes, track=track, fields=fields, refs=refs,
             artifacts=artifacts, scorer_data=self._scorer_data() if predictions is not None else None,
         )
-        standings.regenerate(self.store, self.spec)
+        standings.regenerate(self.store, self.spec, message_refs=self._message_refs)
         return submission
 
     def results(self) -> list[result_files.Result]:
@@ -506,7 +511,7 @@ class Space:
             ``to_dict()`` with rank, agent_id, score, experiment, status, file, flag), ``best``,
             ``flagged`` (results and messages building on invalid results), ``problems``.
         """
-        return standings.load(self.store, self.spec)
+        return standings.load(self.store, self.spec, message_refs=self._message_refs)
 
     def write_leaderboard(self) -> standings.Leaderboard:
         """Regenerate ``LEADERBOARD.md`` from the full listing (repeating while results keep arriving).
@@ -514,7 +519,7 @@ class Space:
         Returns:
             The leaderboard as written.
         """
-        return standings.regenerate(self.store, self.spec)
+        return standings.regenerate(self.store, self.spec, message_refs=self._message_refs)
 
     def invalidate(self, result: str, reason: str) -> invalidation.Verdict:
         """Record an immutable verdict that a result is invalid, and regenerate the leaderboard.
@@ -555,7 +560,7 @@ class Space:
             earlier = invalidation.parse_verdict(verdict_key, self.store.get(verdict_key))
             raise Conflict(f"{key} was already invalidated by {earlier.by}: {earlier.reason}",
                            hint="verdicts are immutable; the first one stands") from None
-        standings.regenerate(self.store, self.spec)
+        standings.regenerate(self.store, self.spec, message_refs=self._message_refs)
         return invalidation.parse_verdict(verdict_key, self.store.get(verdict_key))
 
     def doctor_results(self) -> list[result_files.Problem]:

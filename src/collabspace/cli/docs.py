@@ -14,12 +14,12 @@ def render_cli_docs() -> str:
     """Markdown with the ``--help`` of ``collab`` and of every command, in name order."""
     out = ["# `collab` command reference", "", "Generated from the commands' help by "
            "`python -m collabspace.cli.docs > docs/cli.md`; `tests/test_cli_docs.py` keeps it current.", ""]
-    root = click.Context(cli, info_name="collab", terminal_width=100, max_content_width=100)
+    settings = {"terminal_width": 100, "max_content_width": 100, "help_option_names": ["-h", "--help"]}
+    root = click.Context(cli, info_name="collab", **settings)
     out += ["## collab", "", "```", cli.get_help(root), "```", ""]
     for name in sorted(cli.list_commands(root)):
         command = cli.get_command(root, name)
-        ctx = click.Context(command, info_name=f"collab {name}", parent=root, terminal_width=100,
-                            max_content_width=100)
+        ctx = click.Context(command, info_name=f"collab {name}", parent=root, **settings)
         out += [f"## collab {name}", "", "```", command.get_help(ctx), "```", ""]
     return "\n".join(out)
 

@@ -436,6 +436,10 @@ class BoardIndex:
         """Board files that could not be read, in key order."""
         return [Problem(k, r) for k, r in self._query("SELECT key, reason FROM problems ORDER BY key")]
 
+    def refs_by_key(self) -> dict[str, list[str]]:
+        """Every message that refs something: ``{message key: [ref, ...]}``, refs as the board stores them."""
+        return {k: json.loads(r) for k, r in self._query("SELECT key, refs FROM messages WHERE refs != '[]'")}
+
     def dangling_refs(self) -> list[tuple[str, str]]:
         """(message key, ref) pairs whose ref names no message on the board."""
         return [

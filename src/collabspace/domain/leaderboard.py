@@ -301,15 +301,22 @@ def render_markdown(board: Leaderboard) -> str:
 
 
 # -- loading and regenerating ------------------------------------------------------------------
-def load(store: Store, spec: Spec) -> Leaderboard:
-    """Build the leaderboard from everything stored now."""
+RefsOf = Callable[[], dict[str, list[str]]]
+
+
+def load(store: Store, spec: Spec, *, message_refs: RefsOf | None = None) -> Leaderboard:
+    """Build the leaderboard from everything stored now.
+
+    ``message_refs`` gives every message's refs (the board index does it without a request);
+    by default they are read from the store, and only when something is invalid.
+    """
     infos = list(store.list(paths.RESULTS))
     results, problems = read_results(store, infos)
     verdicts, verdict_problems = invalidation.read_verdicts(store)
     problems += [Problem(k, m) for k, m in verdict_problems]
     board = build(
         spec, results, present={i.key for i in infos}, verdicts=verdicts,
-        messages=lambda: invalidation.message_refs(store), problems=problems,
+        messages=message_refs or (lambda: invalidation.message_refs(store)), problems=problems,
     )
     board.sources = frozenset({i.key for i in infos if is_result_key(i.key)} | {v.key for v in verdicts}
                               | {k for k, _ in verdict_problems})
@@ -335,13 +342,14 @@ def _stored_keys(store: Store) -> frozenset[str]:
     return frozenset(keys | {i.key for i in store.list(paths.VERDICTS)})
 
 
-def regenerate(store: Store, spec: Spec, *, attempts: int = 10, stale_retries: int = 3) -> Leaderboard:
+def regenerate(store: Store, spec: Spec, *, attempts: int = 10, stale_retries: int = 3,
+               message_refs: RefsOf | None = None) -> Leaderboard:
     """Rewrite ``LEADERBOARD.md`` from the full listing until a listing after the write shows nothing new.
 
     Returns:
         The leaderboard as last written.
     """
-    board = load(store, spec)
+    board = load(store, spec, message_refs=message_refs)
     stale = 0
     for _ in range(attempts):
         current = _published(store)
@@ -350,12 +358,12 @@ def regenerate(store: Store, spec: Spec, *, attempts: int = 10, stale_retries: i
             # Our listing is behind a table someone already wrote: never replace it with a smaller one.
             stale += 1
             time.sleep(0.05 * stale)
-            board = load(store, spec)
+            board = load(store, spec, message_refs=message_refs)
             continue
         text = board.to_markdown()
         if current != text:
             store.put(paths.LEADERBOARD, text.encode())
         if _stored_keys(store) <= board.sources:
             return board
-        board = load(store, spec)
+        board = load(store, spec, message_refs=message_refs)
     return board
