@@ -260,7 +260,7 @@ def test_cli_push_pull_artifacts(memory_url, run_cli, tmp_path):
     (tmp_path / "train.py").write_text("print(2)\n")
     res = run_cli("push", tmp_path / "train.py", env=env)
     assert res.code == 1 and res.err.splitlines()[0].startswith("error: artifacts/scripts/train_agent-01.py already exists")
-    res = run_cli("artifacts", "--format", "json", "--agent", "agent-01", env=env)
+    res = run_cli("artifacts", "--format", "json", "--from", "agent-01", env=env)
     assert [a["key"] for a in json.loads(res.out)] == ["artifacts/scripts/train_agent-01.py"]
     res = run_cli("pull", "artifacts/scripts/train_agent-01.py", tmp_path / "got.py", env=env)
     assert res.code == 0 and (tmp_path / "got.py").read_text() == "print(1)\n"

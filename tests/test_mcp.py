@@ -163,3 +163,37 @@ def test_internal_errors_are_masked(space_url, monkeypatch):
 
     result = run(main())
     assert result.is_error and "0xdeadbeef" not in text(result) and "RuntimeError" not in text(result)
+
+
+def test_streamable_http_on_loopback(space_url, tmp_path):
+    import socket
+    import subprocess
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "COLLAB_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.Popen([sys.executable, "-m", "collabspace", "mcp", "--space", space_url, "--agent", "agent-01",
+                             "--http", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+
+        async def main():
+            async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+                names = {t.name for t in (await client.list_tools()).tools}
+                posted = text(await call(client, "post", type="status-update", body="over HTTP", topic="http"))
+                return names, posted
+
+        names, posted = run(main())
+        assert names == EXPECTED_TOOLS
+        assert posted.startswith("posted ") and "_agent-01_http.md" in posted
+        assert (Path(space_url) / "message_board" / posted.removeprefix("posted ")).exists()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

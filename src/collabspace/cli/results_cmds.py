@@ -83,7 +83,7 @@ def pull(space: Space, source: str, dest: Path, fmt: str) -> None:
 
 @cli.command(name="artifacts")
 @space_options(agent=False)
-@click.option("--agent", "owner", metavar="ID", help="Only this agent's artifacts.")
+@click.option("--from", "owner", metavar="AGENT", help="Only this agent's artifacts.")
 @click.option("--kind", help="Only this kind (scripts, results, checkpoints, data, ...).")
 @format_option("human", "json")
 def artifacts_cmd(space: Space, owner: str | None, kind: str | None, fmt: str) -> None:
