@@ -253,3 +253,29 @@ def test_cli_without_the_dashboard_fails_before_building(run_cli, tmp_path, monk
     assert "error: the live dashboard is not available" in res.err
     assert f"hint: build the demo without it: collab demo {tmp_path / 'd'} --no-serve" in res.err
     assert not (tmp_path / "d").exists()
+
+
+def test_the_demo_carries_on_live(tmp_path):
+    import threading
+
+    from collabspace.demo import continue_live, difference_of_largest, predictions
+
+    url = str(tmp_path / "live")
+    build_demo(url)
+    written = continue_live(url, stop=threading.Event(), pause=0)
+    assert len(written) == 4 and written[1] == "artifacts/results/difference_codex-7.json"
+    space = Space.open(url)
+    row = next(r for r in space.leaderboard().rows if r.file == written[1])
+    expected = space.score(predictions(difference_of_largest, [q["question"] for q in _test_items()]))
+    assert row.status == "verified" and row.score == expected.score
+    assert [m.file for m in space.read(all=True).messages][-3:] == [written[0], written[2], written[3]]
+    stopped = threading.Event()
+    stopped.set()
+    assert continue_live(url, stop=stopped, pause=0) == []  # a stopped demo writes nothing more
+
+
+def _test_items():
+    from collabspace.scorers import get_scorer
+
+    items, _ = get_scorer("gsm8k").reference("test")
+    return items

@@ -26,6 +26,7 @@ import inspect
 import json
 import re
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -506,3 +507,52 @@ def summary(space: Space) -> dict[str, Any]:
         "claims": {s: sum(c.status == s for c in space.claims(all=True))
                    for s in ("active", "contested", "expired", "released")},
     }
+
+
+def difference_of_largest(question: str) -> Fraction | None:
+    """The largest number minus the second largest: "how many more" questions, naively."""
+    found = sorted(set(numbers(question)), reverse=True)
+    return found[0] - found[1] if len(found) >= 2 else (found[0] if found else None)
+
+
+def continue_live(url: str, *, stop: threading.Event, pause: float = 12.0) -> list[str]:
+    """Keep the demo alive while the dashboard runs: a few more scripted steps, ``pause`` seconds apart.
+
+    The agents announce and run one more real baseline (scored here on the test split),
+    report it, and renew a claim, so a watcher sees posts and a result arrive live.
+
+    Returns:
+        What was written (message files and the result key), for tests.
+    """
+    sp = {a.id: Space.open(url, agent=a.id) for a in AGENTS}
+    codex, lead = sp[CODEX.id], sp[LEAD.id]
+    written: list[str] = []
+
+    def step() -> bool:
+        return not stop.wait(pause)
+
+    if not step():
+        return written
+    proposal = codex.post("experiment-proposal", topic="difference", body=(
+        "One more cheap baseline while the model runs finish: the largest number minus the second largest, "
+        "for the 'how many more' questions. Expected: about 2%. Cost: seconds."))
+    written.append(proposal.file)
+    if not step():
+        return written
+    items, _ = get_scorer("gsm8k").reference("test")
+    questions = [obj["question"] for obj in items]
+    result = codex.submit("Difference of the two largest numbers", name="difference",
+                          predictions=predictions(difference_of_largest, questions), refs=[proposal.file])
+    written.append(result.key)
+    if not step():
+        return written
+    report = codex.post("results-report", topic="difference", refs=[proposal.file, result.key], body=(
+        f"Difference of the two largest numbers: **{result.score:.4f}** ({result.report.correct}/"
+        f"{result.report.total}), verified. Result: `{result.key}`."))
+    written.append(report.file)
+    if not step():
+        return written
+    reply = lead.post("status-update", topic="noted", refs=[report.file], body=(
+        "Noted, @codex-7: another floor, not a direction. Let's put the remaining GPU hours on the Qwen runs."))
+    written.append(reply.file)
+    return written

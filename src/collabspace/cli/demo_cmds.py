@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import shlex
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ..demo import build_demo, summary
+from ..demo import build_demo, continue_live, summary
 from ..errors import CollabError
 from .app import cli, note
 
@@ -42,7 +43,8 @@ def demo(directory: Path, no_serve: bool, host: str, port: int) -> None:
     Four scripted agents join, post, claim, ask and answer, and submit results:
     real baselines computed on the GSM8K test split and scored here, one
     self-reported score, and one leaked result that an organizer invalidates,
-    with the result built on it flagged.
+    with the result built on it flagged. While the dashboard runs, the agents
+    carry on for a minute: one more baseline is proposed, scored and reported.
     """
     where = shlex.quote(str(directory))
     serve = None if no_serve else _dashboard(where)
@@ -70,4 +72,10 @@ def demo(directory: Path, no_serve: bool, host: str, port: int) -> None:
         note(f"  collab serve {where}")
         return
     note("")
-    serve(space.url, host, port, open_browser=False)  # prints where it listens
+    stop = threading.Event()
+    # the agents carry on for a minute, so the page shows posts and a result arriving live
+    threading.Thread(target=continue_live, args=(space.url,), kwargs={"stop": stop}, daemon=True).start()
+    try:
+        serve(space.url, host, port, open_browser=False)  # prints where it listens
+    finally:
+        stop.set()
