@@ -25,6 +25,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+import pytest
+
 CHROMIUM = os.environ.get("COLLAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -41,6 +43,24 @@ def chromium_missing() -> str | None:
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         return f"no Chromium at {CHROMIUM} (apt-get install -y chromium, or set COLLAB_CHROMIUM)"
     return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium (Debian's, driven by Playwright) per test module; fails if it is not installed."""
+    why = chromium_missing()
+    assert not why, f"{why} (install it: apt-get install -y chromium; .ci/run does)"
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    try:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    except Exception:
+        pw.stop()
+        raise
+    yield b
+    b.close()
+    pw.stop()
 
 
 def _iso(ts: float) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import CHROMIUM, CHROMIUM_ARGS, chromium_missing
+from browser_support import browser  # noqa: F401  -- the fixture
 from collabspace.domain.presets import preset_spec
 from collabspace.space import Space
 from collabspace.web.app import BackgroundServer
@@ -21,23 +21,6 @@ from dashboard_support import XSS_BODY, Clock, gsm8k_collab
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output" / "dashboard"
 LAPTOP = {"width": 1366, "height": 860}
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    why = chromium_missing()
-    assert not why, f"{why} (install it: apt-get install -y chromium; .ci/run does)"
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    try:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    except Exception:
-        pw.stop()
-        raise
-    yield b
-    b.close()
-    pw.stop()
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from browser_support import CHROMIUM, CHROMIUM_ARGS, HubBucketServer, StaticServer, chromium_missing
+from browser_support import HubBucketServer, StaticServer, browser  # noqa: F401  -- browser is a fixture
 from collabspace.domain.presets import preset_spec
 from collabspace.space import Space
 from collabspace.web.export import export_space_files, hub_bucket_url, page_urls
@@ -91,23 +91,6 @@ def gsm8k_space(root: Path) -> Path:
 
 
 # -- fixtures --------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def browser():
-    why = chromium_missing()
-    assert not why, f"{why} (install it: apt-get install -y chromium; .ci/run does)"
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    try:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    except Exception:
-        pw.stop()
-        raise
-    yield b
-    b.close()
-    pw.stop()
-
-
 @pytest.fixture
 def serve():
     """serve(bucket_root, spec, bucket=..., prefix=...) -> (bucket server, site server, spec)."""

@@ -121,13 +121,7 @@ class HFBucketStore(Store):
 
     # -- primitives -------------------------------------------------------------------------
     def _get(self, key: str) -> bytes:
-        with tempfile.TemporaryDirectory(prefix="collab-hf-") as tmp:
-            dest = Path(tmp) / "object"
-            self._call(key, "download_bucket_files", self.bucket_id, [(self._full(key), str(dest))],
-                       raise_on_missing_files=True)
-            if not dest.exists():
-                raise NotFound(f"{key!r} not found in {self.url}", hint="list what exists with: collab ls")
-            return dest.read_bytes()
+        return b"".join(self._iter_get(key))
 
     def _put(self, key: str, data: bytes, create_only: bool) -> None:
         if create_only and self._exists(key):
