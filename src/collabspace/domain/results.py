@@ -301,10 +301,12 @@ def _cached(store: Store, info: ObjectInfo) -> Result | Problem | None:
     return None
 
 
-def _read_one(store: Store, info: ObjectInfo) -> Result | Problem:
+def _parse_one(store: Store, info: ObjectInfo, data: bytes | None) -> Result | Problem:
     token = (store.url, info.key)
     try:
-        item: Result | Problem = parse_result(info.key, store.get(info.key), modified=info.last_modified)
+        if data is None:
+            raise NotFound(f"{info.key}: gone")
+        item: Result | Problem = parse_result(info.key, data, modified=info.last_modified)
     except NotFound:
         item = Problem(info.key, "disappeared while being read")
     except CollabError as exc:
@@ -315,14 +317,15 @@ def _read_one(store: Store, info: ObjectInfo) -> Result | Problem:
 
 
 def read_results(store: Store, infos: Iterable[ObjectInfo], *, workers: int = 16) -> tuple[list[Result], list[Problem]]:
-    """Read the result files among ``infos`` in parallel: the usable ones, and the problems."""
+    """Read the result files among ``infos`` (in parallel, or in one request where the store batches):
+    the usable ones, and the problems. Parsed files are reused while their etag and size are unchanged."""
     wanted = [i for i in infos if is_result_key(i.key)]
     with _CACHE_LOCK:
         items = [_cached(store, i) for i in wanted]
     missing = [i for i, item in zip(wanted, items, strict=True) if item is None]
     if missing:
-        with ThreadPoolExecutor(max_workers=min(workers, len(missing))) as pool:
-            fetched = iter(list(pool.map(lambda i: _read_one(store, i), missing)))
+        data = store.get_many([i.key for i in missing], workers=workers)
+        fetched = iter([_parse_one(store, i, data[i.key]) for i in missing])
         items = [item if item is not None else next(fetched) for item in items]
     return [r for r in items if isinstance(r, Result)], [p for p in items if isinstance(p, Problem)]
 
