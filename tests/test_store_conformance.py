@@ -258,3 +258,31 @@ def test_hf_batch_reads_are_one_call():
     api.calls.clear()
     assert len(store.get_many([f"m/{i}.md" for i in range(300)])) == 300
     assert api.calls == ["download_bucket_files"]
+
+
+def test_put_files(store, tmp_path):
+    paths = []
+    for i in range(5):
+        path = tmp_path / f"f{i}.bin"
+        path.write_bytes(bytes([i]) * (1000 + i))
+        paths.append((f"files/f{i}.bin", path))
+    sent: list[int] = []
+    store.put_files(paths, progress=sent.append)
+    assert sum(sent) == sum(1000 + i for i in range(5))
+    assert all(store.get(key) == path.read_bytes() for key, path in paths)
+    with pytest.raises(InvalidInput):
+        store.put_files([("files/ok.bin", paths[0][1]), ("../bad", paths[0][1])])
+    assert not store.exists("files/ok.bin")
+
+
+def test_hf_folder_upload_is_one_call(tmp_path):
+    from collabspace.storage.hf import HFBucketStore
+
+    api = FakeHfApi()
+    api.create_bucket("alice/b")
+    store = HFBucketStore("alice/b", api=api)
+    for i in range(20):
+        (tmp_path / f"{i}.bin").write_bytes(b"x" * i)
+    api.calls.clear()
+    store.put_files([(f"ckpt/{i}.bin", tmp_path / f"{i}.bin") for i in range(20)])
+    assert api.calls == ["batch_bucket_files"] and len(list(store.list("ckpt/"))) == 20

@@ -339,9 +339,7 @@ def push(
     extra = sorted(set(remote) - {k for k, _ in local}) if replace and src.is_dir() else []
     bar = progress or _Quiet()
     bar.start(sum(f.stat().st_size for _, f in changed), len(changed))
-    if changed:
-        with ThreadPoolExecutor(max_workers=min(workers, len(changed))) as pool:
-            list(pool.map(lambda item: store.put_file(item[0], item[1], progress=bar.advance), changed))
+    store.put_files(changed, progress=bar.advance, workers=workers)
     report.uploaded = [k for k, _ in changed]
     report.bytes_sent = sum(f.stat().st_size for _, f in changed)
     for key in extra:

@@ -150,6 +150,14 @@ class Store:
         """
         self._put_file(check_key(key), Path(path), progress)
 
+    def put_files(self, items: Sequence[tuple[str, str | Path]], *,
+                  progress: Callable[[int], None] | None = None, workers: int = 8) -> None:
+        """Upload several local files (``(key, path)`` pairs), overwriting: in parallel by default,
+        in one request on backends with a batch API (the Hub)."""
+        pairs = [(check_key(key), Path(path)) for key, path in items]
+        if pairs:
+            self._put_files(pairs, progress, workers)
+
     def iter_get(self, key: str) -> Iterator[bytes]:
         """Yield the bytes of ``key`` in chunks (bytes-like), for downloads of any size. Raises NotFound."""
         return self._iter_get(check_key(key))
@@ -195,6 +203,13 @@ class Store:
         self._put(key, data, False)
         if progress:
             progress(len(data))
+
+    def _put_files(self, pairs: list[tuple[str, Path]], progress: Callable[[int], None] | None, workers: int) -> None:
+        if len(pairs) == 1:
+            self._put_file(*pairs[0], progress)
+            return
+        with ThreadPoolExecutor(max_workers=min(workers, len(pairs))) as pool:
+            list(pool.map(lambda pair: self._put_file(pair[0], pair[1], progress), pairs))
 
     def _iter_get(self, key: str) -> Iterator[bytes]:
         yield self._get(key)

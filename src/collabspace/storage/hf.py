@@ -140,10 +140,15 @@ class HFBucketStore(Store):
             return {k: (d.read_bytes() if d.exists() else None) for k, d in zip(keys, dests)}
 
     def _put_file(self, key: str, path: Path, progress: Callable[[int], None] | None) -> None:
-        """Upload from the path, so a large checkpoint is never read into memory."""
-        self._call(key, "batch_bucket_files", self.bucket_id, add=[(str(path), self._full(key))])
+        self._put_files([(key, path)], progress, 1)
+
+    def _put_files(self, pairs: list[tuple[str, Path]], progress: Callable[[int], None] | None, workers: int) -> None:
+        """One ``batch_bucket_files`` call, uploading from the paths (a checkpoint is never read into memory)."""
+        self._call(pairs[0][0], "batch_bucket_files", self.bucket_id,
+                   add=[(str(path), self._full(key)) for key, path in pairs])
         if progress:
-            progress(path.stat().st_size)
+            for _, path in pairs:
+                progress(path.stat().st_size)
 
     def _iter_get(self, key: str) -> Iterator[bytes]:
         with tempfile.TemporaryDirectory(prefix="collab-hf-") as tmp:
