@@ -407,6 +407,13 @@ def test_page_reads_the_leaderboard_the_product_writes(tmp_path, browser, serve)
     a3.submit("Leaky eval", score=0.9, name="leaky")
     a3.invalidate("leaky_agent-03.json", "trained on the test split")
     a1.post("status-update", "Done with the baseline.")
+    # the four submits can land within one second; give them the upload times a real bucket would show
+    import os
+    import time
+
+    start = time.time() - 20  # within the page's two minutes of the table's minute-precision dates
+    for i, name in enumerate(["last-number_agent-01", "oracle-500_agent-02", "xss_agent-03", "leaky_agent-03"]):
+        os.utime(root / "artifacts/results" / f"{name}.json", (start + 5 * i, start + 5 * i))
 
     hub, site = serve(root, preset_spec("gsm8k"), site=tmp_path / "site")
     page = open_page(browser, site.origin + "/", LAPTOP)
