@@ -536,33 +536,11 @@ class Space:
             Conflict: the acting agent is neither the result's owner nor an organizer, or it is
                 already invalidated (the first verdict stands).
         """
-        agent = self.agent
-        reason = (reason or "").strip()
-        if not reason:
-            raise InvalidInput("--reason is empty", hint='say why, e.g. --reason "trained on the test split"')
-        key = result if result.startswith(paths.RESULTS) else paths.RESULTS + result.rsplit("/", 1)[-1]
-        key = key if key.endswith(".json") else key + ".json"
-        try:
-            found = result_files.parse_result(key, self.store.get(key))
-        except NotFound:
-            raise NotFound(f"no result {key}", hint="list results with: collab leaderboard --format json") from None
-        if agent != found.owner and agent not in self.spec.organizers:
-            who = ", ".join(self.spec.organizers) or "none listed"
-            raise Conflict(
-                f"only {found.owner} (the owner) or an organizer ({who}) can invalidate {key}; you are {agent}",
-                hint=f"post your evidence on the board instead: collab post --type question --refs {key} --body TEXT",
-            )
-        verdict_key = paths.verdict_key(key)
-        try:
-            self.store.put(verdict_key, invalidation.verdict_document(key, agent, reason, self.clock()), create_only=True)
-        except AlreadyExists:
-            earlier = invalidation.parse_verdict(verdict_key, self.store.get(verdict_key))
-            raise Conflict(f"{key} was already invalidated by {earlier.by}: {earlier.reason}",
-                           hint="verdicts are immutable; the first one stands") from None
+        verdict = invalidation.invalidate(self.store, self.spec, self.agent, result, reason, now=self.clock())
         standings.regenerate(self.store, self.spec, message_refs=self._message_refs)
-        return invalidation.parse_verdict(verdict_key, self.store.get(verdict_key))
+        return verdict
 
-    def doctor_results(self) -> list[result_files.Problem]:
+    def doctor_results(self) -> list[Problem]:
         """Result and verdict files that cannot be used as they are, with the reason (never fatal).
 
         Returns:

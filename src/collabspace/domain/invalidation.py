@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..errors import CollabError, InvalidInput
+from ..errors import AlreadyExists, CollabError, Conflict, InvalidInput, NotFound
 from ..storage import Store
 from . import frontmatter, paths
+from .results import parse_result
+from .spec import Spec
 from .timefmt import iso, parse_time
 
 
@@ -215,3 +217,41 @@ def read_verdicts(store: Store) -> tuple[list[Verdict], list[tuple[str, str]]]:
         else:
             problems.append((info.key, item))
     return verdicts, problems
+
+
+def invalidate(store: Store, spec: Spec, agent: str, result: str, reason: str, *, now: datetime) -> Verdict:
+    """Store ``agent``'s immutable verdict that ``result`` is invalid (create-only in ``verdicts/``).
+
+    Args:
+        result: the result's key or file name (``x_agent-01.json`` or ``x_agent-01``).
+        reason: why, in a line.
+
+    Raises:
+        InvalidInput: an empty reason.
+        NotFound: no such result.
+        Conflict: ``agent`` is neither the result's owner nor an organizer, or the result is
+            already invalidated (the first verdict stands).
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("--reason is empty", hint='say why, e.g. --reason "trained on the test split"')
+    key = result if result.startswith(paths.RESULTS) else paths.RESULTS + result.rsplit("/", 1)[-1]
+    key = key if key.endswith(".json") else key + ".json"
+    try:
+        found = parse_result(key, store.get(key))
+    except NotFound:
+        raise NotFound(f"no result {key}", hint="list results with: collab leaderboard --format json") from None
+    if agent != found.owner and agent not in spec.organizers:
+        who = ", ".join(spec.organizers) or "none listed"
+        raise Conflict(
+            f"only {found.owner} (the owner) or an organizer ({who}) can invalidate {key}; you are {agent}",
+            hint=f"post your evidence on the board instead: collab post --type question --refs {key} --body TEXT",
+        )
+    verdict_key = paths.verdict_key(key)
+    try:
+        store.put(verdict_key, verdict_document(key, agent, reason, now), create_only=True)
+    except AlreadyExists:
+        earlier = parse_verdict(verdict_key, store.get(verdict_key))
+        raise Conflict(f"{key} was already invalidated by {earlier.by}: {earlier.reason}",
+                       hint="verdicts are immutable; the first one stands") from None
+    return parse_verdict(verdict_key, store.get(verdict_key))
