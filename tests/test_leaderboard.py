@@ -202,3 +202,39 @@ def test_sixteen_processes_submitting_at_once_on_s3(s3_bucket):
     done = submit_all_at_once(url, 16)
     assert [d.returncode for d in done] == [0] * 16, [d.stderr for d in done if d.returncode]
     assert_all_rows(Space.open(url).cat(paths.LEADERBOARD).decode(), 16, 40)
+
+
+def test_a_new_process_does_not_fetch_every_result_again(tmp_path):
+    """Results are cached on the machine by etag: a fresh process (cleared in-process cache) fetches only new ones."""
+    from collabspace import Space
+    from collabspace.domain import results as result_files
+    from collabspace.domain.presets import preset_spec
+    from collabspace.storage import open_store
+    from collabspace.storage.counting import CountingStore
+
+    url = str(tmp_path / "s")
+    Space.init(url, preset_spec("gsm8k"))
+    writer = Space.open(url, agent="agent-01")
+    for i in range(12):
+        writer.submit(f"run {i}", score=i / 100, name=f"run-{i}")
+
+    def fresh_reader() -> tuple[Space, CountingStore]:
+        result_files._CACHE.clear()  # what a new process starts with
+        store = CountingStore(open_store(url))
+        space = Space(store)
+        space.spec  # noqa: B018 -- read collab.toml before counting
+        return space, store
+
+    reader, store = fresh_reader()
+    assert len(reader.leaderboard().result_keys) == 12
+    reader, store = fresh_reader()
+    store.reset()
+    assert len(reader.leaderboard().result_keys) == 12
+    assert store.counts["get"] == 0  # nothing fetched again
+    # another machine (or an agent without the tool) adds a result by hand
+    open_store(url).put("artifacts/results/run-12_agent-02.json",
+                        b'{"agent_id": "agent-02", "experiment": "by hand", "score": 0.5}', create_only=True)
+    reader, store = fresh_reader()
+    store.reset()
+    assert len(reader.leaderboard().result_keys) == 13
+    assert store.counts["get"] == 1  # only the new result

@@ -23,6 +23,7 @@ from .domain.digest import Digest
 from .domain.digest import gather as gather_digest
 from .domain.digest import render as render_digest
 from .domain.digest import top_rows, warnings_of
+from .domain.objectcache import ObjectCache
 from .domain.problems import Problem
 from .domain.messages import Message
 from .domain.spec import Spec, parse_spec
@@ -344,6 +345,11 @@ class Space:
         return render_digest(gather_digest(self._claim_book, self.spec, agent, top_rows(leaderboard.top(5)),
                                            warnings_of(leaderboard)))
 
+    @cached_property
+    def _objects(self) -> ObjectCache:
+        """This machine's cache of the space's results (fetched once, not by every process)."""
+        return ObjectCache(self.url)
+
     def _message_refs(self) -> dict[str, list[str]]:
         """Every message's refs, from the board index (one listing to sync it), for the invalidation graph."""
         self.board.sync()
@@ -494,12 +500,12 @@ class Space:
             predictions=predictions, name=name, model=model, notes=notes, track=track, fields=fields, refs=refs,
             artifacts=artifacts, scorer_data=self._scorer_data() if predictions is not None else None,
         )
-        standings.regenerate(self.store, self.spec, message_refs=self._message_refs)
+        standings.regenerate(self.store, self.spec, message_refs=self._message_refs, cache=self._objects)
         return submission
 
     def results(self) -> list[result_files.Result]:
         """Every readable result in ``artifacts/results/``, in key order (unreadable ones: :meth:`doctor_results`)."""
-        found, _ = result_files.read_results(self.store, self.store.list(paths.RESULTS))
+        found, _ = result_files.read_results(self.store, self.store.list(paths.RESULTS), cache=self._objects)
         return found
 
     def leaderboard(self) -> standings.Leaderboard:
@@ -510,7 +516,7 @@ class Space:
             ``to_dict()`` with rank, agent_id, score, experiment, status, file, flag), ``best``,
             ``flagged`` (results and messages building on invalid results), ``problems``.
         """
-        return standings.load(self.store, self.spec, message_refs=self._message_refs)
+        return standings.load(self.store, self.spec, message_refs=self._message_refs, cache=self._objects)
 
     def write_leaderboard(self) -> standings.Leaderboard:
         """Regenerate ``LEADERBOARD.md`` from the full listing (repeating while results keep arriving).
@@ -518,7 +524,7 @@ class Space:
         Returns:
             The leaderboard as written.
         """
-        return standings.regenerate(self.store, self.spec, message_refs=self._message_refs)
+        return standings.regenerate(self.store, self.spec, message_refs=self._message_refs, cache=self._objects)
 
     def invalidate(self, result: str, reason: str) -> invalidation.Verdict:
         """Record an immutable verdict that a result is invalid, and regenerate the leaderboard.
@@ -537,7 +543,7 @@ class Space:
                 already invalidated (the first verdict stands).
         """
         verdict = invalidation.invalidate(self.store, self.spec, self.agent, result, reason, now=self.clock())
-        standings.regenerate(self.store, self.spec, message_refs=self._message_refs)
+        standings.regenerate(self.store, self.spec, message_refs=self._message_refs, cache=self._objects)
         return verdict
 
     def doctor_results(self) -> list[Problem]:

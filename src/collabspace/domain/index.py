@@ -86,13 +86,18 @@ def cache_dir() -> Path:
     return Path(user_cache_dir("collabspace"))
 
 
-def index_path(url: str) -> Path:
-    """The index file of the space at ``url`` (the S3 endpoint is part of an s3:// space's identity)."""
+def cache_file(url: str, kind: str) -> Path:
+    """A local cache file of the space at ``url`` (the S3 endpoint is part of an s3:// space's identity)."""
     identity = url
     if url.startswith("s3://"):
         identity += "|" + (os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or "")
     digest = hashlib.sha256(identity.encode()).hexdigest()[:20]
-    return cache_dir() / "index" / f"board-{digest}.sqlite3"
+    return cache_dir() / "index" / f"{kind}-{digest}.sqlite3"
+
+
+def index_path(url: str) -> Path:
+    """The board index file of the space at ``url``."""
+    return cache_file(url, "board")
 
 
 @dataclass(frozen=True)

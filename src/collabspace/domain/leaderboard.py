@@ -23,6 +23,7 @@ from typing import Any
 from ..errors import NotFound
 from ..storage import Store
 from . import invalidation, paths
+from .objectcache import ObjectCache
 from .problems import Problem
 from .results import Result, is_result_key, limit_violations, read_results
 from .spec import Spec
@@ -304,14 +305,15 @@ def render_markdown(board: Leaderboard) -> str:
 RefsOf = Callable[[], dict[str, list[str]]]
 
 
-def load(store: Store, spec: Spec, *, message_refs: RefsOf | None = None) -> Leaderboard:
+def load(store: Store, spec: Spec, *, message_refs: RefsOf | None = None,
+         cache: ObjectCache | None = None) -> Leaderboard:
     """Build the leaderboard from everything stored now.
 
     ``message_refs`` gives every message's refs (the board index does it without a request);
     by default they are read from the store, and only when something is invalid.
     """
     infos = list(store.list(paths.RESULTS))
-    results, problems = read_results(store, infos)
+    results, problems = read_results(store, infos, cache=cache)
     verdicts, verdict_problems = invalidation.read_verdicts(store)
     problems += [Problem(k, m) for k, m in verdict_problems]
     board = build(
@@ -343,13 +345,13 @@ def _stored_keys(store: Store) -> frozenset[str]:
 
 
 def regenerate(store: Store, spec: Spec, *, attempts: int = 10, stale_retries: int = 3,
-               message_refs: RefsOf | None = None) -> Leaderboard:
+               message_refs: RefsOf | None = None, cache: ObjectCache | None = None) -> Leaderboard:
     """Rewrite ``LEADERBOARD.md`` from the full listing until a listing after the write shows nothing new.
 
     Returns:
         The leaderboard as last written.
     """
-    board = load(store, spec, message_refs=message_refs)
+    board = load(store, spec, message_refs=message_refs, cache=cache)
     stale = 0
     for _ in range(attempts):
         current = _published(store)
@@ -358,12 +360,12 @@ def regenerate(store: Store, spec: Spec, *, attempts: int = 10, stale_retries: i
             # Our listing is behind a table someone already wrote: never replace it with a smaller one.
             stale += 1
             time.sleep(0.05 * stale)
-            board = load(store, spec, message_refs=message_refs)
+            board = load(store, spec, message_refs=message_refs, cache=cache)
             continue
         text = board.to_markdown()
         if current != text:
             store.put(paths.LEADERBOARD, text.encode())
         if _stored_keys(store) <= board.sources:
             return board
-        board = load(store, spec, message_refs=message_refs)
+        board = load(store, spec, message_refs=message_refs, cache=cache)
     return board

@@ -27,6 +27,7 @@ from ..scorers import ScoreReport, get_scorer
 from ..storage import ObjectInfo, Store, check_key
 from . import paths
 from .artifacts import name_owner
+from .objectcache import ObjectCache
 from .problems import Problem
 from .spec import Spec
 from .timefmt import iso, parse_time
@@ -315,15 +316,18 @@ def _parse_one(store: Store, info: ObjectInfo, data: bytes | None) -> Result | P
     return item
 
 
-def read_results(store: Store, infos: Iterable[ObjectInfo], *, workers: int = 16) -> tuple[list[Result], list[Problem]]:
+def read_results(store: Store, infos: Iterable[ObjectInfo], *, workers: int = 16,
+                 cache: ObjectCache | None = None) -> tuple[list[Result], list[Problem]]:
     """Read the result files among ``infos`` (in parallel, or in one request where the store batches):
-    the usable ones, and the problems. Parsed files are reused while their etag and size are unchanged."""
+    the usable ones, and the problems. Parsed files are reused while their etag and size are unchanged,
+    within the process and, with ``cache``, across processes on this machine."""
     wanted = [i for i in infos if is_result_key(i.key)]
     with _CACHE_LOCK:
         items = [_cached(store, i) for i in wanted]
     missing = [i for i, item in zip(wanted, items, strict=True) if item is None]
     if missing:
-        data = store.get_many([i.key for i in missing], workers=workers)
+        data = (cache.fetch(store, missing, workers=workers) if cache
+                else store.get_many([i.key for i in missing], workers=workers))
         fetched = iter([_parse_one(store, i, data[i.key]) for i in missing])
         items = [item if item is not None else next(fetched) for item in items]
     return [r for r in items if isinstance(r, Result)], [p for p in items if isinstance(p, Problem)]
