@@ -81,6 +81,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=64)
     parser.add_argument("--mib", type=int, default=512, help="total size of the folder")
     args = parser.parse_args()
+    os.environ["COLLAB_CACHE_DIR"] = tempfile.mkdtemp(prefix="collab-bench-cache-")  # never the user's cache
 
     with moto_server("bench-artifacts") as endpoint:
         run(endpoint, args)
