@@ -29,7 +29,7 @@ from support import moto_server
 
 from collabspace.domain import leaderboard as standings
 from collabspace.domain import results as result_files
-from collabspace.domain.objectcache import ObjectCache
+from collabspace.local.objectcache import ObjectCache
 from collabspace.domain.presets import preset_spec
 from collabspace.space import Space
 

@@ -48,7 +48,7 @@ def test_post_from_every_source(run_cli, cli_space, tmp_path):
     posted = json.loads(r.out)
     assert posted["body"] == "from stdin" and posted["agent"] == "agent-01"
     r = ok(run_cli("read", "--all", "--format", "json"))
-    msgs = {m["topic"]: m for m in json.loads(r.out)}
+    msgs = {m["topic"]: m for m in json.loads(r.out)["messages"]}
     assert {t: m["body"] for t, m in msgs.items()} == {
         "plan": "from the flag", "q": "# From a file\n\ntext", "build-on": "from stdin"}
     assert msgs["q"]["refs"] == [first]
@@ -110,6 +110,8 @@ def test_thread_show_search_inbox(run_cli, cli_space):
     assert r.out.startswith(root) and "Which tokenizer?" in r.out
     assert "no message matches" in ok(run_cli("search", "zebra")).err
     assert [m["file"] for m in json.loads(ok(run_cli("inbox", "--format", "json")).out)] == [reply]
+    assert ok(run_cli("inbox")).out.startswith(f"── {reply}")  # still there: looking consumes nothing
+    assert json.loads(ok(run_cli("inbox", "--ack", reply, "--format", "json")).out) == {"acknowledged": [reply]}
     assert "inbox empty" in ok(run_cli("inbox")).err
 
 
@@ -138,10 +140,14 @@ def test_digest_and_doctor_commands(run_cli, cli_space):
     assert md.startswith("# State of play: GSM8K") and "1 unreadable files (collab doctor)" in md
     data = json.loads(ok(run_cli("digest", "--format", "json")).out)
     assert data["counts"]["total"] == 1 and data["agent"] == "agent-01"
-    r = ok(run_cli("doctor"))
+    r = run_cli("doctor")
+    assert r.code == 1, r  # problems found: a script can gate on it
     assert r.out.startswith("message_board/20260425-150000_agent-09_bad.md: frontmatter is not valid YAML")
     assert "1 problem(s) found" in r.err
-    assert json.loads(ok(run_cli("doctor", "--format", "json")).out)[0]["key"].endswith("_bad.md")
+    r = run_cli("doctor", "--format", "json")
+    assert r.code == 1 and json.loads(r.out)[0]["key"].endswith("_bad.md")
+    (cli_space / "message_board" / "20260425-150000_agent-09_bad.md").unlink()
+    assert "no problems found" in ok(run_cli("doctor")).err
 
 
 _POSTER = textwrap.dedent("""
@@ -165,7 +171,7 @@ def test_eight_processes_posting_50_each_all_land(run_cli, tmp_path, clock, isol
     files = list((path / "message_board").glob("*.md"))
     assert len(files) == 400
     r = ok(run_cli("read", "--all", "--format", "json", "--space", path))
-    msgs = json.loads(r.out)
+    msgs = json.loads(r.out)["messages"]
     assert len(msgs) == 400
     assert sorted(m["body"] for m in msgs) == sorted(f"p{p}-{i}" for p in range(8) for i in range(50))
     for p in range(8):  # each process's posts come back in its posting order

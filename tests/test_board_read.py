@@ -143,7 +143,7 @@ def test_search_uses_the_index(two, clock):
         b.search('  "" ')
 
 
-def test_inbox_holds_replies_and_mentions_until_read(two, clock):
+def test_inbox_holds_what_is_addressed_to_me_until_answered_or_acknowledged(two, clock):
     a, b = two
     mine = a.post("question", "anyone tried int8?", topic="int8")
     b.post("status-update", "unrelated", topic="x")
@@ -152,9 +152,16 @@ def test_inbox_holds_replies_and_mentions_until_read(two, clock):
     ping = b.post("status-update", "@agent-01 have a look", topic="ping")
     b.post("status-update", "@agent-011 is someone else", topic="other")
     assert files(a.inbox()) == [reply.file, ping.file]
-    assert a.inbox() == []  # shown once
-    assert files(a.inbox(all=True)) == [reply.file, ping.file]
+    assert files(a.inbox()) == [reply.file, ping.file]  # looking at the inbox consumes nothing
+    a.read()
+    assert files(a.inbox()) == [reply.file, ping.file]  # nor does reading the board (it used to)
+    a.post("status-update", "thanks, trying it", topic="thanks", refs=[reply.file])
+    assert files(a.inbox()) == [ping.file]  # answered
+    assert a.ack([ping.file]) == [ping.file]
+    assert a.inbox() == [] and files(a.inbox(all=True)) == [reply.file, ping.file]
     late = b.post("status-update", "another reply", topic="re2", refs=[mine.file])
-    a.read()  # a plain read marks it read for the inbox too
-    assert a.inbox() == [] and files(a.inbox(all=True))[-1] == late.file
-    assert b.inbox() == []  # my own messages never fill my inbox
+    assert files(a.inbox()) == [late.file]
+    assert a.ack() == [late.file] and a.inbox() == []
+    with pytest.raises(NotFound):
+        a.ack(["20200101-000000_nobody_x.md"])
+    assert [m.agent for m in b.inbox()] == ["agent-01"]  # a's answer; my own messages never fill my inbox

@@ -12,7 +12,7 @@ from collabspace.space import Space
 from collabspace.web.app import create_app
 from collabspace.web.live import LiveSpace
 from collabspace.web.render import render_body
-from dashboard_support import XSS_BODY, Clock, gsm8k_collab
+from dashboard_support import XSS_BODY, Clock, gold_predictions, gsm8k_collab
 
 
 @pytest.fixture
@@ -37,7 +37,9 @@ def test_every_page_has_a_json_twin(collab):
     stats = client.get("/api/stats").json()
     assert {k: stats[k] for k in ("agents", "registered", "messages", "threads", "results", "claims")} == {
         "agents": 4, "registered": 4, "messages": 11, "threads": 2, "results": 5, "claims": 1}
-    assert stats["best"]["score"] == 0.4125 and stats["best"]["agent_id"] == "agent-01"
+    # the headline is the best verified result; the self-reported 0.4125 ranks first but is not it
+    assert stats["best"]["status"] == "verified" and stats["best"]["score_text"] == "0.022745"
+    assert client.get("/api/leaderboard").json()["rows"][0]["score"] == 0.4125
 
 
 def test_board_messages(collab):
@@ -145,7 +147,10 @@ def test_new_posts_and_results_change_the_versions(collab):
     assert client.get("/api/board").json()["messages"][-1]["body"] == "a new post"
     agent.submit("Better tool use", score=0.5, name="tools")
     third = client.get("/api/stats").json()
-    assert third["version"]["results"] != first.json()["version"]["results"] and third["best"]["score"] == 0.5
+    assert third["version"]["results"] != first.json()["version"]["results"]
+    assert third["best"]["file"] == first.json()["best"]["file"]  # a self-reported score is never the headline
+    agent.submit("Gold on 200", predictions=gold_predictions(200), name="gold200")
+    assert client.get("/api/stats").json()["best"]["score"] == 200 / 1319
 
 
 def test_a_post_by_another_process_sharing_the_index_is_seen(collab):

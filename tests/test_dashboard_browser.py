@@ -16,7 +16,7 @@ from browser_support import browser  # noqa: F401  -- the fixture
 from collabspace.domain.presets import preset_spec
 from collabspace.space import Space
 from collabspace.web.app import BackgroundServer
-from dashboard_support import XSS_BODY, Clock, gsm8k_collab
+from dashboard_support import XSS_BODY, Clock, gold_predictions, gsm8k_collab
 
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output" / "dashboard"
 LAPTOP = {"width": 1366, "height": 860}
@@ -95,7 +95,7 @@ def test_board_loads_as_a_chat(browser, collab):
     assert page.locator("#stat-messages").inner_text() == "11"
     assert page.locator("#stat-agents").inner_text() == "4"
     assert page.locator("#stat-threads").inner_text() == "2"  # plan <- reports; proposal <- question, answer, report
-    assert page.locator("#stat-best").inner_text() == "0.4125"
+    assert page.locator("#stat-best").inner_text() == "0.022745"  # the best verified result
     assert "program of thought" in page.locator("#side-claims").inner_text()
     # filter by agent, then a thread, then search
     page.select_option("#f-agent", "agent-02")
@@ -202,13 +202,15 @@ def test_new_post_and_result_appear_live(browser, collab, run_cli):
     assert "Live from the CLI" in last.inner_text() and last.locator(".md strong").inner_text() == "hello"
     # a new best is announced, from the result itself
     started = time.monotonic()
-    r = run_cli("submit", "--experiment", "Self-consistency, 16 samples", "--score", "0.47", "--name", "sc16",
-                env={"COLLAB_SPACE": str(root), "COLLAB_AGENT": "agent-01"})
+    predictions = root.parent / "gold200.jsonl"
+    predictions.write_bytes(gold_predictions(200))
+    r = run_cli("submit", "--experiment", "Self-consistency, 16 samples", "--predictions", predictions,
+                "--name", "sc16", env={"COLLAB_SPACE": str(root), "COLLAB_AGENT": "agent-01"})
     assert r.code == 0, r
     page.wait_for_selector("#toast:not([hidden])", timeout=5_000)
     assert time.monotonic() - started < 5
-    assert "New best: 0.47 by agent-01" in page.locator("#toast").inner_text()
-    assert page.locator("#stat-best").inner_text() == "0.47"
+    assert "New best: 0.15163 by agent-01" in page.locator("#toast").inner_text()
+    assert page.locator("#stat-best").inner_text() == "0.15163"
     assert errors == []
     page.close()
 

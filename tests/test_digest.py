@@ -7,7 +7,7 @@ import json
 import pytest
 from board_support import fill_board, isolated_cache, make_space, put_message, space  # noqa: F401
 
-from collabspace.domain.digest import MAX_CHARS, top_rows
+from collabspace.domain.digest import MAX_CHARS
 from collabspace.domain.leaderboard import Row
 from collabspace.space import Space
 
@@ -62,7 +62,7 @@ def test_digest_has_every_part(space, board):
 def test_digest_shows_the_top_five_results(space, board, monkeypatch):
     from collabspace.domain import digest
 
-    d = digest.render(digest.gather(space._claim_book, space.spec, "agent-01", top_rows(TOP)))
+    d = digest.render(digest.gather(space._claim_book, space.spec, "agent-01", TOP))
     assert "1. 0.89 agent-01: lora r1 (verified)" in d.markdown and "5. 0.85 agent-05" in d.markdown
     assert "agent-06" not in d.markdown.split("## Active claims")[0]
     assert [r["rank"] for r in d.data["top_results"]] == [1, 2, 3, 4, 5]
@@ -74,13 +74,6 @@ def test_digest_ranks_submitted_results(space, board, clock):
     md = space.digest().markdown
     best = md.split("## Best results\n", 1)[1].split("\n\n")[0].splitlines()
     assert best == ["1. 0.71 agent-02: lora r16 (self-reported)", "2. 0.61 agent-01: prompting baseline (self-reported)"]
-
-
-def test_top_rows_from_leaderboard_entries():
-    entries = [Row(rank=None, agent_id="baseline", score=0.02, experiment="last number", status="baseline"),
-               Row(rank=1, agent_id="agent-02", score=0.8, experiment="lora", status="verified")]
-    assert top_rows(entries) == [{"rank": 1, "agent_id": "agent-02", "score": 0.8, "experiment": "lora",
-                                  "status": "verified"}]
 
 
 def test_digest_without_an_agent_leaves_out_the_personal_parts(space, board, clock):

@@ -87,7 +87,15 @@ def gsm8k_space(root: Path) -> Path:
     _message(root, 85, "agent-03", "xss", "question", XSS + " <script>alert(3)</script>")
     _message(root, 135, "agent-01", "results", "results-report", "Self-consistency: 0.4125, verified.")
     _message(root, 250, "agent-04", "", "status-update", "API-form filename, no topic.")
+    Space.open(str(root)).write_leaderboard()  # what the next submit does: LEADERBOARD.md and leaderboard.json
     return root
+
+
+def gold(n: int) -> bytes:
+    """Predictions with the first ``n`` answers right: a verified score of n/1319."""
+    test = (Path(__file__).resolve().parent.parent / "src/collabspace/scorers/data/gsm8k_test.jsonl").read_text()
+    return "\n".join(json.dumps({"index": i, "prediction": json.loads(line)["answer"]})
+                     for i, line in enumerate(test.splitlines()[:n])).encode()
 
 
 # -- fixtures --------------------------------------------------------------------------------------
@@ -150,13 +158,17 @@ def test_export_space_files_makes_a_static_space():
         "pinned": False, "short_description": "Live leaderboard of the GSM8K agent collaboration",
     }
     assert len(front["short_description"]) <= 60
-    assert "https://huggingface.co/buckets/alice/gsm8k-collab" in readme and "LEADERBOARD.md" in readme
+    assert "https://huggingface.co/buckets/alice/gsm8k-collab" in readme and "leaderboard.json" in readme
     html = files["index.html"].decode()
     assert 'const METRIC_DIRECTION = "higher";' in html
     assert 'const BUCKET_URL = "https://huggingface.co/buckets/alice/gsm8k-collab";' in html
     assert 'const TREE_URL = "https://huggingface.co/api/buckets/alice/gsm8k-collab/tree/";' in html
-    assert 'const LEADERBOARD_URL = "https://huggingface.co/buckets/alice/gsm8k-collab/resolve/LEADERBOARD.md";' in html
-    assert '"experiment": "Last number in the question", "score": 0.0227' in html
+    assert 'const LEADERBOARD_URL = "https://huggingface.co/buckets/alice/gsm8k-collab/resolve/leaderboard.json";' in html
+    # without leaderboard.json the page draws the leaderboard of no results: the baselines
+    assert '"score": 0.0227, "score_text": "0.0227", "experiment": "Last number in the question"' in html
+    # it never ranks or judges results itself
+    for logic in ("applyVerdicts", "ORGANIZERS", "parseLeaderboard", "byScore"):
+        assert logic not in html, logic
     # nothing from a CDN, and no HTML sink for text from the bucket
     assert re.findall(r'<script src="([^"]+)"', html) == ["vendor/chart.umd.min.js"]
     assert "<link rel=\"stylesheet\"" not in html
@@ -182,7 +194,7 @@ def test_bucket_url_conventions(monkeypatch):
         "bucket_page": "https://huggingface.co/buckets/ns/name",
         "file_url": "https://huggingface.co/buckets/ns/name/resolve/",
         "tree_url": "https://huggingface.co/api/buckets/ns/name/tree/",
-        "leaderboard_url": "https://huggingface.co/buckets/ns/name/resolve/LEADERBOARD.md",
+        "leaderboard_url": "https://huggingface.co/buckets/ns/name/resolve/leaderboard.json",
         "prefix": "", "label": "ns/name",
     }
     sub = page_urls("https://huggingface.co/buckets/ns/name/runs/a")
@@ -190,7 +202,7 @@ def test_bucket_url_conventions(monkeypatch):
     assert sub["tree_url"] == "https://huggingface.co/api/buckets/ns/name/tree/runs/a/"
     assert sub["label"] == "ns/name/runs/a"
     plain = page_urls("https://my-bucket.s3.amazonaws.com/space")
-    assert plain["tree_url"] is None and plain["leaderboard_url"] == "https://my-bucket.s3.amazonaws.com/space/LEADERBOARD.md"
+    assert plain["tree_url"] is None and plain["leaderboard_url"] == "https://my-bucket.s3.amazonaws.com/space/leaderboard.json"
     assert hub_bucket_url("hf://buckets/ns/name/runs/a") == "https://huggingface.co/buckets/ns/name/runs/a"
     assert hub_bucket_url("./folder") is None and hub_bucket_url("s3://b/p") is None
     monkeypatch.setenv("HF_ENDPOINT", "https://hub.example.org/")
@@ -253,11 +265,14 @@ def test_page_renders_the_bucket_live(tmp_path, browser, serve):
     assert state["mode"] == "live" and not page.errors, page.errors
 
     # the table: every usable result, best first (higher is better); the baseline is an unranked
-    # reference row; the invalidated result is last, struck out
+    # reference row; the invalidated result is last, struck out. All of it is leaderboard.json's, as
+    # `collab leaderboard` has it: "self-consistency" claims a verification that does not match its
+    # score, so it is self-reported there and here (the page no longer judges verifications itself).
     got = [(r["rank"], r["agent"], r["score"], r["status"]) for r in state["rows"]]
-    assert got == [
+    expected = [(r.rank, r.agent_id, r.score, r.status) for r in Space.open(str(root)).leaderboard().rows]
+    assert got == expected == [
         (1, "agent-04", 0.43, "self-reported"),
-        (2, "agent-01", 0.4125, "verified"),
+        (2, "agent-01", 0.4125, "self-reported"),
         (3, "agent-02", 0.389, "self-reported"),
         (4, "agent-02", 0.312, "self-reported"),
         (5, "agent-03", 0.298, "self-reported"),
@@ -288,9 +303,13 @@ def test_page_renders_the_bucket_live(tmp_path, browser, serve):
     assert state["stats"]["registered"] == ["agent-01", "agent-02", "agent-03"]
     assert state["stats"]["latest"] == int(_at(250).timestamp() * 1000)
     assert page.locator("#stat-agents").inner_text() == "4" and page.locator("#stat-messages").inner_text() == "6"
-    assert page.locator("#stat-best").inner_text() == "0.43"
+    # the headline is the best verified result, not the self-reported 0.43 ranked first
+    assert page.locator("#stat-best").inner_text() == "0.022745"
+    assert page.locator("#stat-best-note").inner_text() == "agent-01 · verified"
     assert any("notes_agent-02.json" in p for p in state["problems"])
-    assert "could not be read" in page.locator("#table-note").inner_text()
+    assert "2 files could not be used" in page.locator("#table-note").inner_text()
+    # leaderboard.json is all it reads of the results: no result file, no verdict
+    assert not [r for r in hub.requests if "/resolve/artifacts/" in r or "/resolve/verdicts/" in r]
 
     # XSS: shown as text, nothing ran, nothing injected
     xss_row = page.locator("#rows tr", has_text="agent-03").first
@@ -318,13 +337,20 @@ def test_a_new_result_appears_on_refresh_and_is_announced(tmp_path, browser, ser
     root = gsm8k_space(tmp_path / "bucket")
     hub, site = serve(root, preset_spec("gsm8k"), site=tmp_path / "site")
     page = open_page(browser, site.origin + "/", LAPTOP)
-    _result(root, "bigger-model", "agent-02", 300, "Qwen2.5-7B with CoT", 0.81)
+    # a self-reported score above everything is ranked first, but is not the headline: nothing to announce
+    Space.open(str(root), agent="agent-02").submit("Qwen2.5-7B with CoT", score=0.81, name="bigger-model")
     page.evaluate("window.__collabRefresh()")
     page.wait_for_function("window.__collab.refreshes >= 2")
     state = page.evaluate("window.__collab")
     assert state["rows"][0]["agent"] == "agent-02" and state["rows"][0]["score"] == 0.81
     assert state["best"][-1]["score"] == 0.81 and len(state["points"]) == 8
-    assert "New best: 0.81 by agent-02" in page.locator("#toast").inner_text()
+    assert page.locator("#toast").is_hidden() and page.locator("#stat-best").inner_text() == "0.022745"
+    # a better verified result is the new headline, and is announced
+    Space.open(str(root), agent="agent-03").submit("Gold answers for 600 items", predictions=gold(600), name="gold")
+    page.evaluate("window.__collabRefresh()")
+    page.wait_for_function("window.__collab.refreshes >= 3")
+    assert page.locator("#stat-best").inner_text() == "0.45489"  # 600/1319
+    assert "New best: 0.45489 by agent-03" in page.locator("#toast").inner_text()
     page.context.close()
 
 
@@ -336,19 +362,43 @@ def test_lower_is_better_in_a_bucket_folder(tmp_path, browser, serve):
     _result(root, "baseline-rerun", "agent-01", 0, "Naive baseline, re-run", 1.2231)
     _result(root, "int6", "agent-02", 60, "INT6 quantization", 1.19)
     _result(root, "wider", "agent-01", 120, "Wider MLP", 1.25)
-    _result(root, "spectral", "agent-02", 180, "Spectral init + INT5", None, val_bpb=1.151)  # template form: val_bpb only
+    _result(root, "spectral", "agent-02", 180, "Spectral init + INT5", 1.151, val_bpb=1.151)
     _result(root, "bigger", "agent-03", 240, "Bigger model", 1.12, artifact_size_bytes=17_000_000)
+    Space.open(str(root)).write_leaderboard()
     hub, site = serve(bucket, spec, bucket="ns/parameter-golf-collab", prefix="runs/pg", site=tmp_path / "site")
     page = open_page(browser, site.origin + "/", LAPTOP)
     state = page.evaluate("window.__collab")
     ranked = [(r["agent"], r["score"]) for r in state["rows"] if r["rank"]]
-    assert ranked == [("agent-03", 1.12), ("agent-02", 1.151), ("agent-02", 1.19), ("agent-01", 1.2231), ("agent-01", 1.25)]
-    assert [b["score"] for b in state["best"]] == [1.2231, 1.19, 1.151, 1.12]  # falling: lower is better
+    assert ranked == [("agent-02", 1.151), ("agent-02", 1.19), ("agent-01", 1.2231), ("agent-01", 1.25)]
+    # over the spec's 16 MB limit: invalid here as in `collab leaderboard` (the page used to rank it first)
+    bigger = next(r for r in state["rows"] if r["agent"] == "agent-03")
+    assert bigger["status"] == "invalid" and bigger["rank"] is None
+    assert "exceeds the limit" in page.locator("#rows tr.invalid").inner_text()
+    assert [b["score"] for b in state["best"]] == [1.2231, 1.19, 1.151]  # falling: lower is better
     assert state["baselines"][0]["score"] == 1.2244
+    assert page.locator("#stat-best").inner_text() == "1.151"  # no scorer: the best valid result
     assert page.locator("#subtitle").inner_text().startswith("val_bpb · lower is better")
     assert page.locator("#bucket-link").inner_text() == "ns/parameter-golf-collab/runs/pg"
     assert all("/runs/pg/" in r or "runs%2Fpg" in r for r in hub.requests)
     shot(page, "lower-is-better-laptop")
+    page.context.close()
+
+
+def test_an_older_space_without_leaderboard_json_shows_the_baselines_and_says_why(tmp_path, browser, serve):
+    root = gsm8k_space(tmp_path / "bucket")
+    (root / "leaderboard.json").unlink()  # as a space written by an older collabspace
+    hub, site = serve(root, preset_spec("gsm8k"), site=tmp_path / "site")
+    page = open_page(browser, site.origin + "/", LAPTOP)
+    state = page.evaluate("window.__collab")
+    assert state["mode"] == "no-twin" and not page.errors
+    banner = page.locator("#banner").inner_text()
+    assert "This space has no leaderboard.json yet." in banner and "collab leaderboard --write" in banner
+    assert "Private bucket" not in banner
+    rows = table(page)  # never re-ranked from LEADERBOARD.md or the result files
+    assert len(rows) == 1 and rows[0][:3] == ["–", "baseline", "0.0227"]
+    assert page.locator("#stat-results").inner_text() == "–" and page.locator("#stat-messages").inner_text() == "6"
+    assert not [r for r in hub.requests if "/resolve/artifacts/" in r or "LEADERBOARD.md" in r]
+    shot(page, "no-twin-laptop")
     page.context.close()
 
 
@@ -367,7 +417,8 @@ def test_fallback_when_the_bucket_cannot_be_read(tmp_path, browser, serve):
     rows = table(page)
     assert len(rows) == 1 and rows[0][:3] == ["–", "baseline", "0.0227"]
     assert rows[0][3].startswith("Last number in the question") and rows[0][4].endswith("baseline")
-    assert page.locator("#chart-box").is_hidden() and "once the bucket can be read" in page.locator("#chart-empty").inner_text()
+    assert page.locator("#chart-box").is_hidden() and "once the space's leaderboard.json can be read" in page.locator(
+        "#chart-empty").inner_text()
     assert state["baselines"] == [{"name": "Last number in the question", "score": 0.0227, "track": None}]
     assert page.locator("#stat-results").inner_text() == "–"
     assert page.dialogs == [] and not page.errors
@@ -384,14 +435,14 @@ def test_fallback_when_the_bucket_cannot_be_read(tmp_path, browser, serve):
     page.context.close()
 
 
-def test_page_reads_the_leaderboard_the_product_writes(tmp_path, browser, serve):
+def test_page_reads_the_leaderboard_the_product_writes(tmp_path, browser, serve, clock):
     root = tmp_path / "bucket"
-    Space.init(str(root), preset_spec("gsm8k"))
+    Space.init(str(root), preset_spec("gsm8k"), clock=clock)
     test = [json.loads(line) for line in
             (Path(__file__).resolve().parent.parent / "src/collabspace/scorers/data/gsm8k_test.jsonl").read_text().splitlines()]
-    a1 = Space.open(str(root), agent="agent-01")
-    a2 = Space.open(str(root), agent="agent-02")
-    a3 = Space.open(str(root), agent="agent-03")
+    a1 = Space.open(str(root), agent="agent-01", clock=clock)
+    a2 = Space.open(str(root), agent="agent-02", clock=clock)
+    a3 = Space.open(str(root), agent="agent-03", clock=clock)
     for s in (a1, a2, a3):
         s.join(model="m", harness="h")
 
@@ -401,34 +452,55 @@ def test_page_reads_the_leaderboard_the_product_writes(tmp_path, browser, serve)
 
     preds = "\n".join(json.dumps({"index": i, "prediction": last_number(x["question"])}) for i, x in enumerate(test))
     a1.submit("Last number in the question", predictions=preds.encode(), name="last-number")
-    gold = "\n".join(json.dumps({"index": i, "prediction": x["answer"]}) for i, x in enumerate(test[:500]))
-    a2.submit("Gold answers for 500 items (oracle check) | piped", predictions=gold.encode(), name="oracle-500")
+    clock.advance(seconds=20)  # four submits within one minute: their exact times order the best line
+    a2.submit("Gold answers for 500 items (oracle check) | piped", predictions=gold(500), name="oracle-500")
+    clock.advance(seconds=20)
     a3.submit(XSS, score=0.55, name="xss")
+    clock.advance(seconds=10)
     a3.submit("Leaky eval", score=0.9, name="leaky")
     a3.invalidate("leaky_agent-03.json", "trained on the test split")
     a1.post("status-update", "Done with the baseline.")
-    # the four submits can land within one second; give them the upload times a real bucket would show
-    import os
-    import time
-
-    start = time.time() - 20  # within the page's two minutes of the table's minute-precision dates
-    for i, name in enumerate(["last-number_agent-01", "oracle-500_agent-02", "xss_agent-03", "leaky_agent-03"]):
-        os.utime(root / "artifacts/results" / f"{name}.json", (start + 5 * i, start + 5 * i))
-
+    clock.advance(minutes=1)
+    a2.submit("Builds on the leaky eval", score=0.6, name="builds-on", refs=["leaky_agent-03.json"])
     hub, site = serve(root, preset_spec("gsm8k"), site=tmp_path / "site")
     page = open_page(browser, site.origin + "/", LAPTOP)
     state = page.evaluate("window.__collab")
-    expected = [(r.agent_id, r.score, r.status) for r in a1.leaderboard().rows]
-    got = [(r["agent"], r["score"], r["status"]) for r in state["rows"]]
-    assert [(a, pytest.approx(s, abs=5e-6), st) for a, s, st in expected] == got
-    assert [r["rank"] for r in state["rows"] if r["agent"] == "agent-02"] == [2]
+    expected = [(r.rank, r.agent_id, r.score, r.score_text, r.status, r.flag) for r in a1.leaderboard().rows]
+    got = [(r["rank"], r["agent"], r["score"], r["score_text"], r["status"], r["flag"]) for r in state["rows"]]
+    assert got == expected
+    # the result that builds on the invalid one is ranked first and flagged, not struck out as invalid
+    assert got[0][:2] == (1, "agent-02") and got[0][4:] == ("self-reported", "builds on invalid leaky_agent-03.json")
+    flagged = table(page)[0]
+    assert flagged[4].startswith("⚠") and "builds on invalid leaky_agent-03.json" in flagged[4]
+    assert page.locator("#rows tr.invalid").count() == 1  # the leaky one only
     assert any(r["experiment"] == "Gold answers for 500 items (oracle check) | piped" for r in state["rows"])
-    assert len(state["points"]) == 4
-    # submitted in one minute: the listing's upload times (to the second) order them
-    assert [b["agent"] for b in state["best"]] == ["agent-01", "agent-02", "agent-03"]
-    assert page.locator("#rows tr", has_text="agent-03").first.locator("td.exp .text").inner_text() == XSS
+    assert len(state["points"]) == 5
+    assert [b["agent"] for b in state["best"]] == ["agent-01", "agent-02", "agent-03", "agent-02"]
+    xss_row = page.locator("#rows tr").filter(has=page.locator("td.agent", has_text="agent-03")).first
+    assert xss_row.locator("td.exp .text").inner_text() == XSS
     assert page.dialogs == [] and page.locator("img").count() == 0
-    # the rows came from LEADERBOARD.md: no result file was fetched one by one
+    # the rows came from leaderboard.json: no result file was fetched one by one
     assert not [r for r in hub.requests if "/resolve/artifacts/results/" in r]
     shot(page, "product-laptop")
+    page.context.close()
+
+
+def test_a_verdict_counts_on_the_page_only_where_the_leaderboard_counts_it(tmp_path, browser, serve):
+    """A verdict signed by the result's JSON ``agent_id``, not its owner (the file name) nor an organizer."""
+    root = gsm8k_space(tmp_path / "bucket")
+    _result(root, "borrowed", "agent-02", 260, "Filed under agent-02's name by agent-03", 0.5, agent_id="agent-03")
+    _write(root, "verdicts/borrowed_agent-02.json", json.dumps(
+        {"result": "artifacts/results/borrowed_agent-02.json", "by": "agent-03", "reason": "not mine after all"}))
+    hub, site = serve(root, preset_spec("gsm8k"), site=tmp_path / "site")
+    page = open_page(browser, site.origin + "/", LAPTOP)
+    state = page.evaluate("window.__collab")
+    # not on leaderboard.json until the next regeneration: counted, never judged by the page
+    assert not [r for r in state["rows"] if r["file"].endswith("borrowed_agent-02.json")]
+    assert state["newer"] == 1 and "1 newer result file not on the leaderboard yet" in page.locator("#table-note").inner_text()
+    Space.open(str(root)).write_leaderboard()
+    page.evaluate("window.__collabRefresh()")
+    page.wait_for_function("window.__collab.refreshes >= 2")
+    row = next(r for r in page.evaluate("window.__collab.rows") if r["file"].endswith("borrowed_agent-02.json"))
+    cli = next(r for r in Space.open(str(root)).leaderboard().rows if r.file.endswith("borrowed_agent-02.json"))
+    assert (row["rank"], row["status"]) == (cli.rank, cli.status) == (1, "self-reported")  # the verdict is ignored
     page.context.close()

@@ -67,11 +67,14 @@ def test_api_calls_of_a_typical_agent_session(hub, tmp_path, capsys):
     """The figures in the issue's note: Hub API calls per operation, counted at the fake."""
     a1 = agent(hub, "agent-01")
     calls: dict[str, int] = {}
+    requests: dict[str, dict[str, int]] = {}
 
     def count(name, fn):
         before = len(hub.calls)
+        hub.counts.reset()
         fn()
         calls[name] = len(hub.calls) - before
+        requests[name] = {**hub.counts.snapshot(), "paths_info": hub.counts.by_endpoint["paths_info"]}
 
     count("join", lambda: a1.join(model="m", harness="h"))
     count("digest", a1.digest)
@@ -89,8 +92,13 @@ def test_api_calls_of_a_typical_agent_session(hub, tmp_path, capsys):
     count("claim", lambda: a1.claim("lora"))
     count("submit (self-reported)", lambda: a1.submit("x", score=0.5))
     with capsys.disabled():
-        print("\nHub API calls per operation:", ", ".join(f"{k}: {v}" for k, v in calls.items()))
+        print("\nHfApi calls per operation:", ", ".join(f"{k}: {v}" for k, v in calls.items()))
+        print("Hub requests per operation (api/resolve/xet token/CAS):",
+              ", ".join(f"{k}: {r['api']}/{r['resolve']}/{r['xet_token']}/{r['cas']}" for k, r in requests.items()))
     assert calls["read (nothing new)"] == 1  # one listing
+    assert requests["read (nothing new)"] == {"api": 1, "resolve": 0, "xet_token": 0, "cas": 0, "paths_info": 0}
     assert calls["read (1 new)"] == 2  # one listing + one download
+    # the download hands over the listing's file object: no paths-info call
+    assert requests["read (1 new)"] == {"api": 1, "resolve": 1, "xet_token": 1, "cas": 2, "paths_info": 0}
     assert max(calls.values()) <= 25
     assert Counter(hub.calls)["whoami"] == 0

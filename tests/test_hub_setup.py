@@ -45,7 +45,8 @@ def test_create_everything(hub):
     plan = plan_on_hub("hf://buckets/ml-agent-explorers/gsm8k-collab", spec, admin)
     setup = create_on_hub(plan, spec, admin, page_files=PAGE)
     assert sorted(hub.buckets["ml-agent-explorers/gsm8k-collab"]) == [
-        "LEADERBOARD.md", "README.md", "artifacts/README.md", "collab.toml", "message_board/README.md"]
+        "LEADERBOARD.md", "README.md", "artifacts/README.md", "collab.toml", "leaderboard.json",
+        "message_board/README.md"]
     repo = hub.repos["ml-agent-explorers/gsm8k-leaderboard"]
     assert repo["type"] == "space" and repo["sdk"] == "static" and repo["files"] == PAGE
     (collection,) = hub.collections.values()

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from board_support import CountingStore, fill_board, isolated_cache, make_space, minutes, put_message, space  # noqa: F401
 
-from collabspace.domain.index import RESCAN_WINDOW, BoardIndex, index_path
+from collabspace.local.index import RESCAN_WINDOW, BoardIndex, index_path
 from collabspace.space import Space
 from collabspace.storage import open_store
 

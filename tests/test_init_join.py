@@ -13,7 +13,8 @@ from collabspace import Conflict, InvalidInput, NotFound, Space
 from collabspace.domain.presets import preset_spec
 from collabspace.storage import open_store
 
-GENERATED = ["LEADERBOARD.md", "README.md", "artifacts/README.md", "collab.toml", "message_board/README.md"]
+GENERATED = ["LEADERBOARD.md", "README.md", "artifacts/README.md", "collab.toml", "leaderboard.json",
+             "message_board/README.md"]
 
 
 def snapshot(url: str) -> dict[str, bytes]:
@@ -183,7 +184,7 @@ def test_bad_agent_ids_refused(run_cli, tmp_path, bad):
     lines = r.err.strip().splitlines()
     assert len(lines) == 2 and lines[0].startswith("error: ") and lines[1].startswith("hint: ")
     assert sorted(p.name for p in (tmp_path / "s").iterdir()) == ["LEADERBOARD.md", "README.md", "artifacts",
-                                                                  "collab.toml", "message_board"]
+                                                                  "collab.toml", "leaderboard.json", "message_board"]
 
 
 def test_join_without_space_or_on_missing_space(run_cli, tmp_path, monkeypatch):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -54,6 +56,114 @@ def test_ties_rank_the_earlier_result_first(gsm8k_space, clock):
     gsm8k_space.submit("second", score=0.5, name="aaa")
     assert [r.file for r in gsm8k_space.leaderboard().top()] == [
         "artifacts/results/zzz_agent-01.json", "artifacts/results/aaa_agent-01.json"]
+
+
+def test_ties_within_one_minute_rank_by_exact_submission_time(gsm8k_space, clock):
+    clock.advance(seconds=10)
+    gsm8k_space.submit("later name but first", score=0.5, name="zzz")
+    clock.advance(seconds=30)  # the same minute: the table's dates cannot tell them apart
+    gsm8k_space.submit("second", score=0.5, name="aaa")
+    board = gsm8k_space.leaderboard()
+    assert [r.file for r in board.top()] == ["artifacts/results/zzz_agent-01.json", "artifacts/results/aaa_agent-01.json"]
+    assert [r.time for r in board.top()] == ["2026-04-25T14:30:10+00:00", "2026-04-25T14:30:40+00:00"]
+    md = gsm8k_space.cat(paths.LEADERBOARD).decode()
+    assert [r[3] for r in table_rows(md, "## All results")][:2] == ["later name but first", "second"]
+    assert [p["file"] for p in board.to_dict()["tracks"][0]["best_line"]] == ["artifacts/results/zzz_agent-01.json"]
+
+
+def gold(n: int) -> bytes:
+    """GSM8K predictions with the first ``n`` answers right (a verified score of n/1319)."""
+    lines = (Path(__file__).resolve().parents[1] / "src/collabspace/scorers/data/gsm8k_test.jsonl").read_text().splitlines()
+    return "\n".join(json.dumps({"index": i, "prediction": json.loads(x)["answer"]}) for i, x in enumerate(lines[:n])).encode()
+
+
+def test_one_precision_rule_on_every_table(gsm8k_space, clock, run_cli):
+    gsm8k_space.submit("100 gold answers", predictions=gold(100), name="gold")  # 100/1319 = 0.0758150...
+    gsm8k_space.submit("a long self-reported number", score=0.016679302501895376, name="long")
+    texts = ["0.075815", "0.0227", "0.016679"]  # 100 gold answers, the baseline, the long number
+    assert [r[2] for r in table_rows(gsm8k_space.cat(paths.LEADERBOARD).decode(), "## All results")] == texts
+    human = run_cli("leaderboard", env={"COLLAB_SPACE": gsm8k_space.url}).out
+    assert "0.075815" in human and "0.016679 " in human and "0.0166793" not in human
+    board = gsm8k_space.leaderboard()
+    assert [r.score_text for r in board.rows] == [r["score_text"] for r in board.to_dict()["rows"]] == texts
+    assert [standings.score_text(v) for v in (1.2244, 15_900_000, 0.999996, 0.0, -0.25)] == [
+        "1.2244", "15900000", "1", "0", "-0.25"]
+
+
+def test_the_headline_is_the_best_verified_result(memory_url, clock):
+    Space.init(memory_url, preset_spec("gsm8k"), clock=clock)
+    a1, a2, a3, a4 = (Space.open(memory_url, agent=f"agent-0{i}", clock=clock) for i in range(1, 5))
+    a2.submit("self-reported, ranked first", score=0.848, name="selfrep")
+    board = a1.leaderboard()
+    assert (board.headline.file, board.headline.status) == ("artifacts/results/selfrep_agent-02.json", "self-reported")
+    clock.advance(minutes=1)
+    a1.submit("100 gold answers", predictions=gold(100), name="gold")
+    leaky = a4.submit("leaky", score=0.95, name="leaky")
+    a4.invalidate(leaky.key, "trained on the test split")
+    a3.submit("200 gold answers on the leaky prompts", predictions=gold(200), name="flagged", refs=[leaky.key])
+    board = a1.leaderboard()
+    assert [(r.file.rsplit("/", 1)[-1], r.status, r.verified) for r in board.top()] == [
+        ("selfrep_agent-02.json", "self-reported", False),
+        ("flagged_agent-03.json", "verified", False),  # flagged: never counted as verified
+        ("gold_agent-01.json", "verified", True)]
+    assert board.headline.file == "artifacts/results/gold_agent-01.json"
+    data = board.to_dict()
+    assert data["headline"] == board.headline.to_dict() == data["tracks"][0]["headline"]
+    assert data["headline"]["score_text"] == "0.075815" and data["headline"]["verified"] is True
+    md = a1.cat(paths.LEADERBOARD).decode()
+    assert "Best: **0.075815** by agent-01, verified (100 gold answers)." in md
+    # without a scorer there is nothing to verify: the best result that builds on nothing invalid
+    pg = memory_url + "-pg"
+    Space.init(pg, preset_spec("parameter-golf"), clock=clock)
+    b = Space.open(pg, agent="agent-01", clock=clock)
+    bad = b.submit("over the size limit", score=1.0, name="big", fields=["artifact_size_bytes=20000000"])
+    b.submit("builds on the big one", score=1.05, name="child", refs=[bad.key])
+    b.submit("honest", score=1.2, name="honest")
+    assert b.leaderboard().headline.experiment == "honest"
+
+
+class RecordingStore(Store):
+    """A memory store that records the keys written, in order."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner, self.url, self.writes = inner, inner.url, []
+
+    def _get(self, key: str) -> bytes:
+        return self.inner.get(key)
+
+    def _put(self, key: str, data: bytes, create_only: bool) -> None:
+        self.writes.append(key)
+        self.inner.put(key, data, create_only=create_only)
+
+    def _list(self, prefix: str, start_after: str | None) -> Iterator[ObjectInfo]:
+        return iter(list(self.inner.list(prefix, start_after=start_after)))
+
+    def _head(self, key: str) -> ObjectInfo:
+        return self.inner.head(key)
+
+    def _delete(self, key: str) -> None:
+        self.inner.delete(key)
+
+
+def test_the_twin_is_written_first_and_only_when_it_changes(gsm8k_space):
+    gsm8k_space.submit("one", score=0.1)
+    twin = json.loads(gsm8k_space.cat(paths.LEADERBOARD_JSON))
+    board = gsm8k_space.leaderboard()
+    assert twin == board.to_dict() and twin["results"] == standings.published_count(gsm8k_space.store) == 1
+    assert (twin["title"], twin["metric"], twin["direction"], twin["scorer"]) == ("GSM8K", "accuracy", "higher", "gsm8k")
+    assert [p["experiment"] for p in twin["tracks"][0]["best_line"]] == ["one"]
+    recording = RecordingStore(open_store(gsm8k_space.url))
+    recording.put("artifacts/results/two_agent-02.json", b'{"agent_id": "agent-02", "experiment": "two", "score": 0.2}')
+    recording.writes.clear()
+    Space(recording).write_leaderboard()
+    assert recording.writes == [paths.LEADERBOARD_JSON, paths.LEADERBOARD]
+    recording.writes.clear()
+    Space(recording).write_leaderboard()
+    assert recording.writes == []  # nothing changed, nothing written
+    recording.delete(paths.LEADERBOARD_JSON)  # a space of an older version: the table is current, no twin
+    Space(recording).write_leaderboard()
+    assert recording.writes == [paths.LEADERBOARD_JSON]
+    assert json.loads(gsm8k_space.cat(paths.LEADERBOARD_JSON))["results"] == 2
 
 
 TRACKED = {
@@ -132,9 +242,23 @@ def test_a_lagging_listing_never_shrinks_the_published_table(memory_url, clock):
         space.submit(f"r{i}", score=0.1 * (i + 1))
     assert standings.published_count(space.store) == 3
     lagging = LaggingStore(open_store(memory_url), lag=2)
-    board = standings.regenerate(lagging, space.spec)
+    board = Space(lagging, clock=clock).write_leaderboard()
     assert len(board.result_keys) == 3
     assert all("results=3" in text for text in lagging.leaderboard_writes)
+
+
+def test_a_lagging_listing_never_shrinks_the_published_twin(memory_url, clock):
+    """A writer stopped between the twin and the table: the twin alone says 3; a lagging listing says 2."""
+    Space.init(memory_url, preset_spec("gsm8k"), clock=clock)
+    space = Space.open(memory_url, agent="agent-01", clock=clock)
+    for i in range(3):
+        clock.advance(seconds=1)
+        space.submit(f"r{i}", score=0.1 * (i + 1))
+    space.store.put(paths.LEADERBOARD, standings.build(space.spec, [], present=set()).to_markdown().encode())
+    lagging = LaggingStore(open_store(memory_url), lag=2)
+    board = Space(lagging, clock=clock).write_leaderboard()
+    assert len(board.result_keys) == 3 and all("results=3" in text for text in lagging.leaderboard_writes)
+    assert json.loads(space.cat(paths.LEADERBOARD_JSON))["results"] == 3
 
 
 def test_a_stale_write_is_repaired_by_the_next_regeneration(gsm8k_space):
@@ -207,7 +331,6 @@ def test_sixteen_processes_submitting_at_once_on_s3(s3_bucket):
 def test_a_new_process_does_not_fetch_every_result_again(tmp_path):
     """Results are cached on the machine by etag: a fresh process (cleared in-process cache) fetches only new ones."""
     from collabspace import Space
-    from collabspace.domain import results as result_files
     from collabspace.domain.presets import preset_spec
     from collabspace.storage import open_store
     from collabspace.storage.counting import CountingStore
@@ -219,7 +342,6 @@ def test_a_new_process_does_not_fetch_every_result_again(tmp_path):
         writer.submit(f"run {i}", score=i / 100, name=f"run-{i}")
 
     def fresh_reader() -> tuple[Space, CountingStore]:
-        result_files._CACHE.clear()  # what a new process starts with
         store = CountingStore(open_store(url))
         space = Space(store)
         space.spec  # noqa: B018 -- read collab.toml before counting

@@ -129,6 +129,27 @@ def test_a_verdict_written_by_hand_by_someone_else_is_ignored_and_reported(gsm8k
     assert reasons["verdicts/junk.json"].startswith("not valid JSON")
 
 
+def test_a_flagged_result_keeps_its_status_but_never_counts_as_verified(memory_url, clock):
+    from dashboard_support import last_number_predictions
+
+    Space.init(memory_url, preset_spec("gsm8k"), clock=clock)
+    a1, a2 = (Space.open(memory_url, agent=f"agent-0{i}", clock=clock) for i in (1, 2))
+    leaky = a1.submit("leaky", score=0.95, name="leaky")
+    a1.invalidate(leaky.key, "trained on the test split")
+    a2.store.put(paths.message_key("20260425-150000", "agent-02", "plan"), message("agent-02", leaky.key))
+    child = a2.submit("scored, on the leaky plan", predictions=last_number_predictions(), name="child",
+                      refs=["20260425-150000_agent-02_plan.md"])
+    a1.submit("honest, self-reported", score=0.01, name="honest")
+    board = a1.leaderboard()
+    row = next(r for r in board.rows if r.file == child.key)
+    assert (row.rank, row.status, row.verified) == (1, "verified", False)
+    assert row.flag == "builds on invalid leaky_agent-01.json (via 20260425-150000_agent-02_plan.md)"
+    assert row.to_dict()["verified"] is False and row.to_dict()["status"] == "verified"
+    # never the headline: the best credible result is, labelled for what it is
+    assert (board.headline.experiment, board.headline.status) == ("honest, self-reported", "self-reported")
+    assert "verified (gsm8k 1.0, 30/1319) ⚠ builds on invalid leaky_agent-01.json" in a1.cat(paths.LEADERBOARD).decode()
+
+
 def test_limit_violations_also_taint_what_builds_on_them(memory_url, clock):
     spec = spec_from_dict({
         "task": {"id": "t", "title": "T", "goal": "g"}, "metric": {"name": "loss", "direction": "lower"},

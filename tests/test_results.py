@@ -148,7 +148,7 @@ def test_hand_written_results_are_read_and_malformed_ones_reported(gsm8k_space):
     assert problems.keys() == {"broken_agent-05.json", "noscore_agent-05.json", "nan_agent-05.json",
                                "list_agent-05.json", "forged_agent-06.json"}
     assert problems["noscore_agent-05.json"] == "missing required field score"
-    assert problems["nan_agent-05.json"] == "score must be a finite number, got nan"
+    assert problems["nan_agent-05.json"] == "holds NaN, which is not a number JSON allows"
     assert problems["list_agent-05.json"] == "expected a JSON object, got list"
     assert problems["broken_agent-05.json"].startswith("not valid JSON")
     assert "per-item file that is not next to it" in problems["forged_agent-06.json"]

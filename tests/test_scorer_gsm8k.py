@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from fractions import Fraction
 
 import pytest
@@ -154,6 +155,11 @@ def test_items_file_is_one_line_per_item_of_the_split():
          "predictions, line 2: item 0 was already predicted on line 1"),
         (b'{"question": "What is 2 + 2?", "prediction": "4"}\n', "predictions, line 1: question 'What is 2 + 2?' is not in the split"),
         (b'\xff\xfe', "predictions is not UTF-8 text"),
+        # hostile lines (issue 11): refused with the line named, never a RecursionError or ValueError
+        (b'{"index": 0, "prediction": "1"}\n{"index": 1, "prediction": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n",
+         "predictions, line 2: nested deeper than 64 levels"),
+        (b'{"index": 1' + b"0" * 5000 + b', "prediction": "1"}\n', "predictions, line 1: index '1000000"),
+        (b'{"index": NaN, "prediction": "1"}\n', "predictions, line 1: index 'NaN' is not a line of the split"),
     ],
 )
 def test_bad_predictions_are_one_line_errors(data, message):
@@ -161,6 +167,51 @@ def test_bad_predictions_are_one_line_errors(data, message):
         SCORER.score(data)
     assert err.value.message.startswith(message)
     assert "\n" not in err.value.message and err.value.hint
+
+
+def test_degenerate_predictions_are_wrong_and_counted():
+    """NaN, infinite and overlong numbers (degenerate model output) are scored as wrong, not a crash."""
+    rows = [
+        {"index": 0, "prediction": "#### 1" + "0" * 5000},  # a 4,301+ digit number in the text
+        {"index": 2, "prediction": "The answer is " + "7" * 5000},
+        {"index": 3, "prediction": f"#### {gold(3)}"},  # the one right answer
+    ]
+    data = jsonl(rows) + b"".join(b'{"index": %d, "prediction": %s}\n' % (i, token) for i, token in [
+        (4, b"NaN"), (5, b"Infinity"), (6, b"-Infinity"), (7, b"1e400"), (8, b"1" + b"0" * 200)])
+    start = time.perf_counter()
+    report = SCORER.score(data)
+    assert time.perf_counter() - start < 2.0
+    assert (report.correct, report.unusable, report.answered) == (1, 7, 8)
+    assert report.summary()["unusable"] == 7
+    for index in (0, 2, 4, 5, 6, 7, 8):
+        assert not report.items[index].correct and report.items[index].extracted is None
+    lines = [json.loads(line) for line in report.items_jsonl().decode().splitlines()]
+    assert lines[4]["prediction"] == "NaN" and lines[7]["prediction"] == "1e400"
+
+
+def test_overlong_numbers_are_no_answer_and_long_ones_compare_exactly():
+    assert extract_answer("#### " + "1" * 5000) is None
+    assert extract_answer("The answer is 0." + "0" * 5000 + "1") is None
+    assert extract_answer("#### " + "9" * 100) == Fraction("9" * 100)
+    assert extract_answer("#### 1." + "0" * 98 + "1") == Fraction("1." + "0" * 98 + "1")
+
+
+def test_extraction_is_linear_in_the_prediction():
+    for text in ("\\boxed{\\frac{1" + " " * 50_000 + "x", "answer" + " " * 50_000 + "x", "1," * 50_000):
+        start = time.perf_counter()
+        extract_answer(text)
+        assert time.perf_counter() - start < 1.0, text[:20]
+
+
+def test_submit_and_cli_score_survive_degenerate_predictions(gsm8k_space, run_cli, tmp_path):
+    data = jsonl([{"index": 0, "prediction": "#### 1" + "0" * 5000}, {"index": 1, "prediction": f"#### {gold(1)}"}])
+    done = gsm8k_space.submit("degenerate", predictions=data)
+    assert (done.status, done.report.correct, done.report.unusable) == ("verified", 1, 1)
+    preds = tmp_path / "p.jsonl"
+    preds.write_bytes(data + b'{"index": 2, "prediction": NaN}\n')
+    res = run_cli("score", "gsm8k", preds, "--format", "json")
+    assert res.code == 0, res
+    assert (json.loads(res.out)["correct"], json.loads(res.out)["unusable"]) == (1, 2)
 
 
 def test_off_by_one_index_is_caught_by_the_question():

@@ -14,7 +14,7 @@ from functools import cached_property
 
 from .domain import agents, paths, readmes
 from .domain import artifacts as artifact_files
-from .domain import invalidation
+from .domain import invalidation, packs
 from .domain import leaderboard as standings
 from .domain import results as result_files
 from .domain.board import Board, ReadResult, ThreadItem
@@ -22,12 +22,12 @@ from .domain.claims import Claim, ClaimBook, ClaimResult
 from .domain.digest import Digest
 from .domain.digest import gather as gather_digest
 from .domain.digest import render as render_digest
-from .domain.digest import top_rows, warnings_of
-from .domain.objectcache import ObjectCache
+from .domain.digest import warnings_of
 from .domain.problems import Problem
 from .domain.messages import Message
 from .domain.spec import Spec, parse_spec
 from .domain.timefmt import utcnow
+from .readmodel import ReadModel, Snapshot
 from .errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from .scorers import ScoreReport, get_scorer
 from .storage import ObjectInfo, Store, open_store
@@ -150,6 +150,7 @@ class Space:
             paths.README: readmes.space_readme(spec, self.url),
             paths.BOARD_README: readmes.board_readme(spec, self.url),
             paths.ARTIFACTS_README: readmes.artifacts_readme(spec, self.url),
+            paths.LEADERBOARD_JSON: board.to_json(),
             paths.LEADERBOARD: board.to_markdown(),
         }
 
@@ -184,8 +185,31 @@ class Space:
         return JoinResult(registration=reg, created=created, key=paths.agent_key(agent))
 
     def agents(self) -> list[agents.Registration]:
-        """Every registered agent, in id order."""
-        return agents.list_registrations(self.store)
+        """Every registered agent, in id order (unreadable registrations: :meth:`doctor_results`)."""
+        return self.view.registrations()
+
+    # -- the read model ---------------------------------------------------------------------
+    @cached_property
+    def view(self) -> ReadModel:
+        """The read model every read goes through (one listing per prefix per refresh)."""
+        return ReadModel(self.store, spec=lambda: self.spec, clock=self.clock, board=self.board)
+
+    def refresh(self, *, full: bool = False, agents: bool | None = None) -> Snapshot:
+        """Look at the store once (one listing per prefix) and return the space as it is now.
+
+        Args:
+            full: list the whole board, not only what is due.
+            agents: re-list registrations (None: every 15 s, or when an unregistered agent posts).
+
+        Returns:
+            A :class:`~collabspace.readmodel.Snapshot`: results, verdicts, registrations, the
+            leaderboard, problems, and a version that changes when any of them does.
+        """
+        return self.view.refresh(full=full, agents=agents)
+
+    def messages(self) -> list[Message]:
+        """Every message in board order, as of the last refresh (no request)."""
+        return self.board.index.messages()
 
     # -- inspection -------------------------------------------------------------------------
     def ls(self, prefix: str = "") -> list[ObjectInfo]:
@@ -227,7 +251,8 @@ class Space:
                                types=self.spec.message_types)
 
     def read(self, *, all: bool = False, since: str | None = None, type: str | None = None,
-             author: str | None = None, limit: int | None = None) -> ReadResult:
+             author: str | None = None, limit: int | None = None, after: str | None = None,
+             peek: bool = False) -> ReadResult:
         """What is new for the acting agent since its last read, or (``all``/``since``) the board.
 
         Args:
@@ -235,20 +260,25 @@ class Space:
             since: a duration (``2h``), a time or a message filename; the cursor does not move.
             type: only messages of this type.
             author: only messages by this agent.
-            limit: new messages: the oldest ``limit`` unread (the rest stay unread);
+            limit: new messages: the earliest ``limit`` arrivals (the rest stay new);
                 otherwise the newest ``limit``.
+            after: a message filename (a ``cursor`` an earlier read returned): what arrived after it,
+                on any machine; no cursor moves.
+            peek: show what is new without marking it as shown.
 
         Returns:
-            The messages in board order, how many unread remain, and whether the cursor moved
-            (a plain read of new messages moves it past what it returned; a filtered one does not).
+            The messages in board order, how many new ones remain, whether the cursor moved (a plain
+            read moves it past what it returned; a filtered one, a peek or an ``after`` read does not),
+            and the ``cursor`` to pass back as ``after``.
 
         Raises:
-            InvalidInput: no agent id (for new messages), a bad ``since`` or ``limit``.
+            InvalidInput: no agent id (for new messages), a bad ``since``, ``after`` or ``limit``.
+            NotFound: ``after`` names no message.
         """
         if all or since:
             found = self.board.read(since=since, type=type, author=author, limit=limit)
             return ReadResult(messages=found, remaining=0, advanced=False)
-        return self.board.read_new(self.agent, type=type, author=author, limit=limit)
+        return self.board.read_new(self.agent, type=type, author=author, limit=limit, after=after, peek=peek)
 
     def show(self, file: str) -> Message:
         """One message by filename or ``message_board/`` key.
@@ -279,19 +309,32 @@ class Space:
         return self.board.search(query, limit=limit)
 
     def inbox(self, *, all: bool = False, limit: int | None = None) -> list[Message]:
-        """Unread messages that ref one of the acting agent's messages or mention ``@agent``.
+        """Messages that ref one of the acting agent's messages or mention ``@agent``, that it has neither
+        answered (posted a message that refs it) nor acknowledged (:meth:`ack`). Reading the board
+        does not empty it.
 
         Args:
-            all: every such message, read or not; nothing is marked.
+            all: every such message, answered, acknowledged or not.
             limit: the newest ``limit``.
 
         Returns:
-            The messages in board order; they stop being unread for the inbox.
+            The messages in board order.
 
         Raises:
             InvalidInput: no agent id, or a bad limit.
         """
         return self.board.inbox(self.agent, all=all, limit=limit)
+
+    def ack(self, files: Sequence[str] = ()) -> list[str]:
+        """Acknowledge inbox messages so they leave the acting agent's inbox (none given: all of it).
+
+        Returns:
+            The filenames acknowledged.
+
+        Raises:
+            NotFound: a file is not a message on the board.
+        """
+        return self.board.ack(self.agent, list(files))
 
     def claim(self, scope: str, *, duration: str | None = None, note: str = "", force: bool = False) -> ClaimResult:
         """Claim a direction of work, or renew one's own claim on it.
@@ -320,13 +363,16 @@ class Space:
         """
         return self._claim_book.release(self.agent, scope)
 
-    def claims(self, *, all: bool = False) -> list[Claim]:
+    def claims(self, *, all: bool = False, sync: bool = True) -> list[Claim]:
         """Current claims (active ones and the contested claims behind them); with ``all``, ended ones too.
+
+        Args:
+            sync: look at the store first (False: as of the last refresh, no request).
 
         Returns:
             Claims with their status (active, contested, expired, released), computed at the current time.
         """
-        states = self._claim_book.states()
+        states = self._claim_book.states(sync=sync)
         return states if all else [c for c in states if c.ended is None]
 
     def digest(self) -> Digest:
@@ -339,25 +385,38 @@ class Space:
         Raises:
             NotFound: there is no space here.
         """
-        self.board.sync()
-        leaderboard = self.leaderboard()
+        leaderboard = self.refresh(agents=False).leaderboard  # one listing per prefix
         agent = self.agent if self._agent else None
-        return render_digest(gather_digest(self._claim_book, self.spec, agent, top_rows(leaderboard.top(5)),
-                                           warnings_of(leaderboard)))
-
-    @cached_property
-    def _objects(self) -> ObjectCache:
-        """This machine's cache of the space's results (fetched once, not by every process)."""
-        return ObjectCache(self.url)
-
-    def _message_refs(self) -> dict[str, list[str]]:
-        """Every message's refs, from the board index (one listing to sync it), for the invalidation graph."""
-        self.board.sync()
-        return self.board.index.refs_by_key()
+        headline = leaderboard.headline
+        return render_digest(gather_digest(self._claim_book, self.spec, agent, [r.to_dict() for r in leaderboard.top(5)],
+                                           warnings_of(leaderboard), headline.to_dict() if headline else None))
 
     def doctor_messages(self) -> list[Problem]:
         """Re-list the whole board; return the files every read skips (with the reason) and dangling refs."""
         return self.board.doctor()
+
+    def doctor(self) -> list[Problem]:
+        """Everything a reader skips or distrusts, after a full listing of the space, in key order: unreadable
+        board files, dangling refs, unusable results, verdicts and registrations, agents whose stamps lag
+        the store's clock, and packs that disagree with the files they bundle."""
+        found = self.doctor_messages() + self.doctor_clocks() + self.doctor_results() + self.doctor_packs()
+        return sorted(dict.fromkeys(found), key=lambda p: (p.key, p.reason))
+
+    def doctor_packs(self) -> list[Problem]:
+        """Packs (``packs/``) that disagree with the listing of the files they bundle; they are ignored."""
+        if not packs.packable(self.store):
+            return []
+        out: list[Problem] = []
+        for prefix in (paths.BOARD, paths.RESULTS):
+            listing = {i.key: i for i in self.store.list(prefix)}
+            out += packs.Packs(self.store, prefix).check(listing)
+        return out
+
+    def doctor_clocks(self) -> list[Problem]:
+        """Agents whose message filename stamps lag the store's arrival time by more than 10 minutes,
+        with the likely cause (local time instead of UTC, a skewed clock)."""
+        self.board.sync(full=True)
+        return self.board.clocks()
 
     # -- artifacts and results ------------------------------------------------------------------
     def push(
@@ -500,13 +559,12 @@ class Space:
             predictions=predictions, name=name, model=model, notes=notes, track=track, fields=fields, refs=refs,
             artifacts=artifacts, scorer_data=self._scorer_data() if predictions is not None else None,
         )
-        standings.regenerate(self.store, self.spec, message_refs=self._message_refs, cache=self._objects)
+        self.write_leaderboard()
         return submission
 
     def results(self) -> list[result_files.Result]:
         """Every readable result in ``artifacts/results/``, in key order (unreadable ones: :meth:`doctor_results`)."""
-        found, _ = result_files.read_results(self.store, self.store.list(paths.RESULTS), cache=self._objects)
-        return found
+        return self.refresh(agents=False).results
 
     def leaderboard(self) -> standings.Leaderboard:
         """The leaderboard derived from every result, verdict and the spec's baselines (nothing is written).
@@ -516,7 +574,7 @@ class Space:
             ``to_dict()`` with rank, agent_id, score, experiment, status, file, flag), ``best``,
             ``flagged`` (results and messages building on invalid results), ``problems``.
         """
-        return standings.load(self.store, self.spec, message_refs=self._message_refs, cache=self._objects)
+        return self.refresh(agents=False).leaderboard
 
     def write_leaderboard(self) -> standings.Leaderboard:
         """Regenerate ``LEADERBOARD.md`` from the full listing (repeating while results keep arriving).
@@ -524,7 +582,8 @@ class Space:
         Returns:
             The leaderboard as written.
         """
-        return standings.regenerate(self.store, self.spec, message_refs=self._message_refs, cache=self._objects)
+        self.board.sync()  # once: the refs that flag work built on invalid results
+        return standings.regenerate(self.store, lambda: self.view.refresh(board=False, agents=False).leaderboard)
 
     def invalidate(self, result: str, reason: str) -> invalidation.Verdict:
         """Record an immutable verdict that a result is invalid, and regenerate the leaderboard.
@@ -543,7 +602,7 @@ class Space:
                 already invalidated (the first verdict stands).
         """
         verdict = invalidation.invalidate(self.store, self.spec, self.agent, result, reason, now=self.clock())
-        standings.regenerate(self.store, self.spec, message_refs=self._message_refs, cache=self._objects)
+        self.write_leaderboard()
         return verdict
 
     def doctor_results(self) -> list[Problem]:
@@ -553,4 +612,5 @@ class Space:
             One problem per file: malformed JSON, a missing required field, a non-finite score, a
             verification that does not hold up, an unknown track, a verdict by someone not entitled.
         """
-        return self.leaderboard().problems
+        snap = self.refresh(agents=True)
+        return sorted({*snap.leaderboard.problems, *snap.problems}, key=lambda p: (p.key, p.reason))

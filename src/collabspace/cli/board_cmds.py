@@ -95,26 +95,45 @@ def post(space: Space, type_: str, topic: str | None, refs: tuple[str, ...], bod
 @click.option("--since", metavar="WHEN", help="Messages since 2h ago, a time, or a message filename.")
 @click.option("--type", "type_", metavar="TYPE", help="Only messages of this type.")
 @click.option("--from", "author", metavar="AGENT", help="Only messages by this agent.")
-@click.option("--limit", type=int, help="New: the oldest N unread (the rest stay unread). Otherwise: the newest N.")
+@click.option("--limit", type=int, help="New: the earliest N arrivals (the rest stay new). Otherwise: the newest N.")
+@click.option("--after", metavar="FILE", help="What arrived after this message (the cursor a JSON read prints), "
+              "on any machine; moves no cursor.")
+@click.option("--peek", is_flag=True, help="Show what is new without marking it read.")
 @click.option("--thread", metavar="FILE", help="The message, what it refs and everything that refs it, as a tree.")
 @format_option("human", "md", "json")
 def read(space: Space, all_: bool, since: str | None, type_: str | None, author: str | None,
-         limit: int | None, thread: str | None, fmt: str) -> None:
-    """Show what is new on the board since your last read, and mark it read."""
+         limit: int | None, after: str | None, peek: bool, thread: str | None, fmt: str) -> None:
+    """Show what is new on the board since your last read, and mark it read.
+
+    New means: arrived in the store since you were last shown the board, whatever time its
+    filename says. On a machine where you have never read, it resumes from your latest post.
+    JSON output is {"messages": [...], "remaining": N, "cursor": FILE}; pass the cursor back
+    with --after to resume from there anywhere.
+    """
     if thread:
-        if all_ or since or type_ or author or limit is not None:
-            raise InvalidInput("--thread shows one whole thread", hint="drop --all/--since/--type/--from/--limit")
+        if all_ or since or type_ or author or limit is not None or after or peek:
+            raise InvalidInput("--thread shows one whole thread",
+                               hint="drop --all/--since/--type/--from/--limit/--after/--peek")
         _emit_thread(space.thread(thread), fmt)
         return
-    result = space.read(all=all_, since=since, type=type_, author=author, limit=limit)
-    _emit(result.messages, fmt)
+    if (all_ or since) and (after or peek):
+        raise InvalidInput("--after and --peek read what is new; --all and --since read the board",
+                           hint="use one or the other")
+    result = space.read(all=all_, since=since, type=type_, author=author, limit=limit, after=after, peek=peek)
+    if fmt == "json":
+        echo_json({"messages": [m.to_dict() for m in result.messages], "remaining": result.remaining,
+                   "cursor": result.cursor, "advanced": result.advanced})
+    else:
+        _emit(result.messages, fmt)
     if not (all_ or since):
         if not result.messages:
             note("no new messages")
         if result.remaining:
-            note(f"{result.remaining} more unread: run collab read again")
-        if not result.advanced:
+            note(f"{result.remaining} more new: run collab read again")
+        if type_ or author:
             note("filtered read: messages stay unread for the next plain collab read")
+        elif not result.advanced and result.messages:
+            note("nothing was marked read (--peek or --after): they stay new for the next plain collab read")
 
 
 @cli.command()
@@ -149,11 +168,23 @@ def search(space: Space, query: str, limit: int, fmt: str) -> None:
 
 @cli.command()
 @space_options()
-@click.option("--all", "all_", is_flag=True, help="Every message for you, read or not.")
+@click.option("--all", "all_", is_flag=True, help="Every message for you, answered, acknowledged or not.")
 @click.option("--limit", type=int, help="The newest N.")
+@click.option("--ack", "ack", multiple=True, metavar="FILE", help="Acknowledge a message: it leaves your inbox (repeat).")
+@click.option("--ack-all", is_flag=True, help="Acknowledge everything in your inbox.")
 @format_option("human", "md", "json")
-def inbox(space: Space, all_: bool, limit: int | None, fmt: str) -> None:
-    """Unread messages that ref one of yours or mention @you."""
+def inbox(space: Space, all_: bool, limit: int | None, ack: tuple[str, ...], ack_all: bool, fmt: str) -> None:
+    """Messages that ref one of yours or mention @you, until you answer them (post with --refs) or
+    acknowledge them (--ack). Reading the board does not empty it."""
+    if ack or ack_all:
+        if ack and ack_all:
+            raise InvalidInput("--ack names messages, --ack-all takes the whole inbox", hint="use one of them")
+        done = space.ack(split_values(ack))
+        if fmt == "json":
+            echo_json({"acknowledged": done})
+        else:
+            note(f"acknowledged {len(done)} message{'s' if len(done) != 1 else ''}")
+        return
     found = space.inbox(all=all_, limit=limit)
     _emit(found, fmt)
     if not found:
@@ -234,14 +265,17 @@ def digest(space: Space, fmt: str) -> None:
 @space_options(agent=False)
 @format_option("human", "json")
 def doctor(space: Space, fmt: str) -> None:
-    """Check the space: board files every read skips, refs to missing messages, unusable results."""
-    problems = list(space.doctor_messages())
-    results = getattr(space, "doctor_results", None)  # results come with issue 4
-    if callable(results):
-        problems += results()
+    """Check the space: board files every read skips, refs to missing messages, unusable results,
+    verdicts and registrations, agents whose clocks are off, packs that disagree with their files.
+
+    Exits 1 when it finds a problem, so that a script can gate on it.
+    """
+    problems = space.doctor()
     if fmt == "json":
         echo_json([p.to_dict() for p in problems])
-        return
-    for p in problems:
-        click.echo(f"{p.key}: {p.reason}")
-    note(f"{len(problems)} problem(s) found" if problems else "no problems found")
+    else:
+        for p in problems:
+            click.echo(f"{p.key}: {p.reason}")
+        note(f"{len(problems)} problem(s) found" if problems else "no problems found")
+    if problems:
+        raise SystemExit(1)

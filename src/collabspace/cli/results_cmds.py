@@ -167,11 +167,14 @@ def _human(board: Leaderboard) -> None:
     for section in board.sections:
         if len(board.sections) > 1:
             click.echo(f"\n{section.title}")
+        h = section.headline
+        click.echo(f"best {name}: {h.score_text} by {h.agent_id}, {h.status} ({h.experiment})" if h
+                   else f"best {name}: no valid result yet")
         click.echo(f"{'rank':>4}  {'agent':<20} {name:>10}  {'status':<14} {'date':<16}  experiment")
         for r in section.rows:
             rank = str(r.rank) if r.rank is not None else "-"
             extra = f"  [{r.reason}]" if r.reason else f"  [⚠ {r.flag}]" if r.flag else ""
-            click.echo(f"{rank:>4}  {r.agent_id:<20} {r.score:>10.6g}  {r.status:<14} {r.date:<16}  {r.experiment}{extra}")
+            click.echo(f"{rank:>4}  {r.agent_id:<20} {r.score_text:>10}  {r.status:<14} {r.date:<16}  {r.experiment}{extra}")
 
 
 @cli.command()

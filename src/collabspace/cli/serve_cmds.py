@@ -17,7 +17,11 @@ from .app import cli
               help="Address to listen on (0.0.0.0 to let other machines in).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the dashboard in your browser.")
-def serve_command(space_arg: str | None, space_url: str | None, host: str, port: int, open_browser: bool) -> None:
+@click.option("--refresh", type=click.FloatRange(0.2, 3600), metavar="SECONDS",
+              help="How often to look at the store (default: 1 on a folder, 10 on S3 and the Hub, "
+              "where requests are billed).")
+def serve_command(space_arg: str | None, space_url: str | None, host: str, port: int, open_browser: bool,
+                  refresh: float | None) -> None:
     """Serve the live dashboard of SPACE (a folder, s3://... or hf://buckets/...).
 
     The board as a chat, the leaderboard with its chart, claims and agents,
@@ -33,4 +37,4 @@ def serve_command(space_arg: str | None, space_url: str | None, host: str, port:
 
     space = Space.open(url)
     space.spec  # noqa: B018 -- fail with the usual error before starting a server on nothing
-    serve(space, host, port, open_browser=open_browser)
+    serve(space, host, port, open_browser=open_browser, refresh=refresh)

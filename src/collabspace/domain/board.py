@@ -1,21 +1,24 @@
 """The message board: posting, reading what is new, threads, search, inbox, doctor.
 
-:class:`Board` joins the store (the truth) and the local :class:`BoardIndex`
-(a cache); every read syncs the index first with one listing.
+:class:`Board` joins the store (the truth), the local :class:`BoardIndex` (a
+cache) and the agents' cursors (state that survives the cache). Every read
+syncs the index first with one listing; reads that must be complete (``--all``,
+search, threads, doctor) list the whole board.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
 from ..errors import AlreadyExists, InvalidInput, NotFound
 from ..storage import Store
 from . import paths
-from .index import BoardIndex, SyncResult
+from ..local.cursors import Cursor, CursorStore
+from ..local.index import BoardIndex, SyncResult
 from .messages import (
     Message,
     MessageFormatError,
@@ -25,21 +28,29 @@ from .messages import (
     parse_filename,
     parse_message,
     render_message,
+    stamp_of,
 )
 from .problems import Problem
 from .timefmt import parse_duration, parse_time
 
 #: Same agent, same topic, same second: how many sequence suffixes to try before giving up.
 MAX_SEQ = 999
+#: The frontmatter field in which a post records the last message its author had been shown.
+READ_TO = "read_to"
 
 
 @dataclass(frozen=True)
 class ReadResult:
-    """What :meth:`Board.read_new` returned and how much is left."""
+    """What :meth:`Board.read_new` returned and how much is left.
+
+    ``cursor`` is the file to pass back as ``read --after`` to resume from here
+    (the latest arrival returned), on any machine.
+    """
 
     messages: list[Message]
     remaining: int
     advanced: bool
+    cursor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,14 +62,6 @@ class ThreadItem:
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.message.to_dict(), "depth": self.depth}
-
-
-def read_cursor(agent: str) -> str:
-    return f"read:{agent}"
-
-
-def inbox_cursor(agent: str) -> str:
-    return f"inbox:{agent}"
 
 
 class Board:
@@ -80,6 +83,11 @@ class Board:
     def index(self) -> BoardIndex:
         """The local index (opened on first use)."""
         return BoardIndex.for_space(self.store.url)
+
+    @cached_property
+    def cursors(self) -> CursorStore:
+        """The agents' read cursors and inbox acknowledgements on this machine."""
+        return CursorStore(self.store.url)
 
     def sync(self, *, full: bool = False) -> SyncResult:
         """Bring the index up to date (one listing plus the fetches of new files)."""
@@ -151,11 +159,14 @@ class Board:
             raise InvalidInput(f"topic {topic!r} has no letters or digits", hint="give a short topic such as lora-sweep")
         text = check_body(body)
         ref_files = tuple(dict.fromkeys(self.resolve_ref(r) for r in refs))
+        seen = self.cursors.latest(agent)
+        if seen is not None:  # the cursor travels with the agent's messages (see local.cursors)
+            extra = {**(extra or {}), READ_TO: seen.rsplit("/", 1)[-1]}
         now = self.clock()
         data = render_message(agent=agent, type=type, now=now, refs=ref_files, body=text, extra=extra).encode()
         key = self._put_new(now, agent, slug, data)
         message = parse_message(key, data)
-        self.index.add(message)
+        self.index.add(message, now=now)
         return message
 
     def _put_new(self, now: datetime, agent: str, topic: str, data: bytes) -> str:
@@ -199,21 +210,48 @@ class Board:
             raise MessageFormatError(f"{name} cannot be read: {exc.message}", hint=exc.hint) from None
 
     def read_new(
-        self, agent: str, *, type: str | None = None, author: str | None = None, limit: int | None = None
+        self, agent: str, *, type: str | None = None, author: str | None = None, limit: int | None = None,
+        after: str | None = None, peek: bool = False,
     ) -> ReadResult:
-        """What others posted since ``agent``'s last read; advances the cursor past what is returned.
+        """What others posted that ``agent`` has not been shown; marks what is returned as shown.
 
-        With a ``type`` or ``author`` filter the cursor does not move, so that the
-        messages filtered out are still new for the next plain read.
+        The cursor is ``agent``'s on this machine; on a machine where it has never
+        read, it starts after the agent's own latest post. ``after`` (a message
+        filename) reads what arrived after that message instead, and moves no
+        cursor; so does ``peek``, and so does a ``type`` or ``author`` filter (what
+        it filters out stays new for the next plain read).
         """
         _check_limit(limit)
         self.sync()
-        after = self.index.cursor(read_cursor(agent))
-        messages, last, remaining = self.index.unread(agent, after_seq=after, type=type, agent=author, limit=limit)
-        advance = type is None and author is None
-        if advance and last > after:
-            self.index.advance(read_cursor(agent), last)
-        return ReadResult(messages=messages, remaining=remaining, advanced=advance)
+        cursor = self._cursor(agent, after)
+        messages, remaining = self.index.unread(agent, cursor, type=type, agent=author, limit=limit)
+        advance = type is None and author is None and after is None and not peek
+        if advance:
+            self.cursors.advance(agent, [(m.key, m.arrival) for m in messages if m.arrival])
+        latest = max(messages, key=lambda m: (m.arrival or "", m.key), default=None)
+        return ReadResult(messages=messages, remaining=remaining, advanced=advance,
+                          cursor=latest.file if latest else after)
+
+    def _cursor(self, agent: str, after: str | None) -> Cursor:
+        if after is not None:
+            name = normalize_ref(after)
+            parse_filename(name)
+            arrival = self.index.arrival_of(name)
+            if arrival is None:
+                raise NotFound(f"--after {name!r} is not a message on the board",
+                               hint="pass the cursor a previous read printed, or a filename from collab read --all")
+            return Cursor(arrival, frozenset({paths.BOARD + name}))
+        found = self.cursors.get(agent)
+        if found is not None:
+            return found
+        # First read on this machine: resume from what the agent's latest post says it had read.
+        mine = self.index.messages(agent=agent, limit=1)
+        resume = str(mine[-1].extra.get(READ_TO) or "") if mine else ""
+        arrival = self.index.arrival_of(resume) if resume else None
+        self.cursors.start(agent, arrival)
+        if arrival is not None:
+            self.cursors.advance(agent, [(paths.BOARD + resume, arrival)])
+        return self.cursors.get(agent) or Cursor(None)
 
     def read(
         self, *, since: str | None = None, type: str | None = None, author: str | None = None, limit: int | None = None
@@ -221,7 +259,7 @@ class Board:
         """Messages in board order (all, or since a time), newest ``limit``; no cursor moves."""
         _check_limit(limit)
         start = self.parse_since(since) if since else None
-        self.sync()
+        self.sync(full=True)
         return self.index.messages(type=type, agent=author, since=start, limit=limit)
 
     def parse_since(self, text: str) -> datetime:
@@ -251,7 +289,7 @@ class Board:
         Raises:
             NotFound: no such message.
         """
-        self.sync()
+        self.sync(full=True)
         root = self.show(ref)
         members: dict[str, Message] = {root.file: root}
         todo = [root]
@@ -293,22 +331,35 @@ class Board:
     def search(self, query: str, *, limit: int = 20) -> list[Message]:
         """Full-text search over topics and bodies, best match first."""
         _check_limit(limit)
-        self.sync()
+        self.sync(full=True)
         return self.index.search(query, limit=limit)
 
-    def inbox(self, agent: str, *, all: bool = False, limit: int | None = None, advance: bool = True) -> list[Message]:
-        """Unread messages by others that ref ``agent``'s messages or mention ``@agent``.
-
-        "Unread" means not yet returned by a plain read nor by a previous inbox;
-        ``all`` shows them all and moves nothing.
-        """
+    def inbox(self, agent: str, *, all: bool = False, limit: int | None = None, sync: bool = True) -> list[Message]:
+        """Messages by others that ref ``agent``'s messages or mention ``@agent``, and that ``agent`` has
+        neither answered (a message of its refs them) nor acknowledged (:meth:`ack`); with ``all``,
+        every such message. Reading the board never empties the inbox."""
         _check_limit(limit)
-        self.sync()
-        after = 0 if all else max(self.index.cursor(read_cursor(agent)), self.index.cursor(inbox_cursor(agent)))
-        found = self.index.addressed_to(agent, after_seq=after, limit=limit)
-        if found and advance and not all:
-            self.index.advance(inbox_cursor(agent), self.index.max_seq_of(found))
-        return found
+        if sync:
+            self.sync(full=all)
+        found = self.index.addressed_to(agent, unanswered=not all)
+        if not all:
+            acked = self.cursors.acked(agent)
+            found = [m for m in found if m.file not in acked]
+        return found[-limit:] if limit else found
+
+    def ack(self, agent: str, files: list[str]) -> list[str]:
+        """Acknowledge inbox messages (they leave ``agent``'s inbox); an empty list acknowledges all of it.
+
+        Raises:
+            NotFound: a file is not a message on the board.
+        """
+        names = [normalize_ref(f) for f in files] or [m.file for m in self.inbox(agent)]
+        for name in names:
+            parse_filename(name)
+            if self.index.get(name) is None:
+                raise NotFound(f"no message {name!r} on the board", hint="list your inbox with: collab inbox")
+        self.cursors.ack(agent, names)
+        return names
 
     def doctor(self) -> list[Problem]:
         """Re-list the whole board and return the files that are skipped, and dangling refs."""
@@ -319,6 +370,57 @@ class Board:
             if "/" not in ref or not self.store.exists(ref)
         ]
         return sorted(self.index.problems() + dangling, key=lambda p: (p.key, p.reason))
+
+    def clocks(self) -> list[Problem]:
+        """Agents whose filename stamps lag (or lead) the store's arrival time by more than :data:`LAG`
+        (from the last sync; :meth:`doctor` lists the whole board first)."""
+        return clock_problems(self.index.arrivals())
+
+
+#: How far a filename's stamp may lag the store's arrival time before doctor names its agent.
+LAG = timedelta(minutes=10)
+
+
+def clock_problems(arrivals: list[tuple[str, str, str, int]]) -> list[Problem]:
+    """Agents whose filename stamps lag (or lead) the store's arrival time by more than :data:`LAG`.
+
+    Args:
+        arrivals: ``(agent, key, arrival, provisional)`` per message; provisional arrivals are skipped.
+
+    Returns:
+        One problem per such agent, on its latest such message, with the likely cause: a lag of a
+        whole number of hours is local time instead of UTC; anything else is a skewed clock or a
+        slow upload (or a board copied from elsewhere).
+    """
+    lags: dict[str, list[tuple[timedelta, str]]] = {}
+    for agent, key, arrival, provisional in arrivals:
+        stamp = stamp_of(key)
+        if provisional or stamp is None:
+            continue
+        lag = datetime.strptime(arrival, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=stamp.tzinfo) - stamp
+        if abs(lag) > LAG:
+            lags.setdefault(agent, []).append((lag, key))
+    out = []
+    for agent, found in sorted(lags.items()):
+        found.sort(key=lambda x: x[0])
+        lag, _ = found[len(found) // 2]
+        hours = round(lag.total_seconds() / 3600)
+        if 1 <= abs(hours) <= 14 and abs(lag - timedelta(hours=hours)) <= timedelta(minutes=3):
+            cause = f"likely local time (UTC{'-' if hours > 0 else '+'}{abs(hours)}) instead of UTC"
+        else:
+            cause = "likely a skewed clock, a slow upload, or files copied from elsewhere"
+        when = "behind" if lag > timedelta(0) else "ahead of"
+        out.append(Problem(max(k for _, k in found), (
+            f"{agent}: {len(found)} filename stamp{'s' if len(found) > 1 else ''} {_span(abs(lag))} {when} "
+            f"the store's arrival time; {cause}; name files with the UTC time (collab post does)")))
+    return out
+
+
+def _span(d: timedelta) -> str:
+    minutes = int(d.total_seconds() // 60)
+    if minutes >= 2 * 24 * 60:
+        return f"{minutes // (24 * 60)} days"
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
 
 def _same_post_slot(key: str, new_key: str) -> bool:

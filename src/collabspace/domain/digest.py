@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .board import inbox_cursor, read_cursor
 from .claims import ACTIVE, Claim, ClaimBook
+from .leaderboard import score_text
 from .messages import Message
 from .spec import Spec
 from .timefmt import format_duration, frontmatter_time
@@ -32,7 +32,8 @@ class DigestData:
     spec: Spec
     agent: str | None
     now: datetime
-    top_results: list[dict[str, Any]] = field(default_factory=list)
+    top_results: list[dict[str, Any]] = field(default_factory=list)  # leaderboard rows (Row.to_dict), best first
+    headline: dict[str, Any] | None = None  # the leaderboard's headline row: the best verified where scored
     warnings: list[dict[str, str]] = field(default_factory=list)  # invalid results, then what builds on them
     claims: list[Claim] = field(default_factory=list)
     proposals: list[Message] = field(default_factory=list)
@@ -101,10 +102,15 @@ def _markdown(d: DigestData, caps: dict[str, int], width: int) -> str:
         "## Best results",
     ]
     top = d.top_results[: caps["results"]]
+    if d.headline and (not top or top[0].get("file") != d.headline.get("file")):
+        h = d.headline
+        out.append(f"**Best {h.get('status', '')}**: {h.get('score_text', h.get('score'))} {h.get('agent_id', '')}: "
+                   f"{_cut(h.get('experiment', ''), width // 2)} (self-reported results rank above it)")
     if top:
         for r in top:
             flag = f"; ⚠ {r['flag']}" if r.get("flag") else ""
-            out.append(f"{r.get('rank', '-')}. {r.get('score')} {r.get('agent_id', '')}: "
+            shown = score_text(r["score"]) if isinstance(r.get("score"), (int, float)) else r.get("score")
+            out.append(f"{r.get('rank', '-')}. {shown} {r.get('agent_id', '')}: "
                        f"{_cut(r.get('experiment', ''), width // 2)} ({r.get('status', '')}{flag})")
     else:
         out.append("No results yet. Submit one with: collab submit")
@@ -171,9 +177,12 @@ def _as_dict(d: DigestData, caps: dict[str, int], width: int) -> dict[str, Any]:
         "metric": {"name": d.spec.metric.name, "direction": d.spec.metric.direction},
         "as_of": frontmatter_time(d.now),
         "agent": d.agent,
+        "headline": {k: v for k, v in d.headline.items()
+                     if k in ("agent_id", "score", "score_text", "experiment", "status", "file")} if d.headline else None,
         "top_results": [
-            {k: (_cut(v, width // 2) if isinstance(v, str) else v) for k, v in r.items()
-             if k in ("rank", "agent_id", "score", "experiment", "status", "flag")}
+            {**{k: (_cut(v, width // 2) if isinstance(v, str) else v) for k, v in r.items()
+                if k in ("rank", "agent_id", "score", "experiment", "status", "flag")},
+             **({"score_text": score_text(r["score"])} if isinstance(r.get("score"), (int, float)) else {})}
             for r in d.top_results[: caps["results"]]
         ],
         "invalid_and_flagged": {"total": len(d.warnings),
@@ -222,32 +231,6 @@ def render(d: DigestData, *, limit: int = MAX_CHARS) -> Digest:
     return Digest(markdown=markdown, data=_as_dict(d, caps, width))
 
 
-def top_rows(rows: Any, n: int = 5) -> list[dict[str, Any]]:
-    """The first ``n`` ranked rows of a leaderboard as digest dicts (rank, agent_id, score, experiment, status).
-
-    Accepts dicts with those keys or entries with ``agent``/``agent_id``, ``score``,
-    ``experiment`` and ``status`` attributes (an object with ``.entries`` too);
-    baseline rows are skipped and ranks are counted when missing.
-    """
-    rows = getattr(rows, "entries", rows) or []
-    out: list[dict[str, Any]] = []
-    for row in rows:
-        get = row.get if isinstance(row, dict) else (lambda k, r=row: getattr(r, k, None))
-        if get("status") == "baseline":
-            continue
-        out.append({
-            "rank": get("rank") or len(out) + 1,
-            "agent_id": get("agent_id") or get("agent"),
-            "score": get("score"),
-            "experiment": get("experiment") or "",
-            "status": get("status") or "",
-            **({"flag": get("flag")} if get("flag") else {}),
-        })
-        if len(out) == n:
-            break
-    return out
-
-
 def warnings_of(leaderboard: Any) -> list[dict[str, str]]:
     """Invalid results (with the reason), then every result and message flagged for building on one."""
     out = [{"file": r.file.rsplit("/", 1)[-1], "status": "invalid", "reason": r.reason or "invalid"}
@@ -258,7 +241,8 @@ def warnings_of(leaderboard: Any) -> list[dict[str, str]]:
 
 
 def gather(book: ClaimBook, spec: Spec, agent: str | None, top_results: list[dict[str, Any]],
-           warnings: list[dict[str, str]] = ()) -> DigestData:  # type: ignore[assignment]
+           warnings: list[dict[str, str]] = (),  # type: ignore[assignment]
+           headline: dict[str, Any] | None = None) -> DigestData:
     """Select what the digest shows from a synced board (a handful of index queries, no store request)."""
     index = book.board.index
     per_section = max(_CAPS.values())
@@ -271,14 +255,14 @@ def gather(book: ClaimBook, spec: Spec, agent: str | None, top_results: list[dic
     inbox_total = 0
     if agent:
         questions, questions_total = index.unanswered("question", agent=agent, others_only=True, limit=per_section)
-        after = max(index.cursor(read_cursor(agent)), index.cursor(inbox_cursor(agent)))
-        unread = index.addressed_to(agent, after_seq=after)
+        unread = book.board.inbox(agent, sync=False)
         inbox, inbox_total = unread[-per_section:], len(unread)
     return DigestData(
         spec=spec,
         agent=agent,
         now=book.board.clock(),
         top_results=list(top_results)[:5],
+        headline=headline,
         warnings=list(warnings),
         claims=[c for c in book.states(sync=False) if c.ended is None],
         proposals=proposals,

@@ -2,31 +2,140 @@
 
 Reading is tolerant (BOM, CRLF, no frontmatter at all, odd YAML scalars);
 writing is plain and stable (keys in the given order, block style).
+
+Reading is also bounded, because any agent may write any file: the block is at
+most :data:`MAX_SIZE` characters, nests at most :data:`MAX_DEPTH` levels, uses
+no aliases (the protocol never needs them, and they make "billion laughs"
+bombs), holds no number of more than :data:`MAX_DIGITS` characters, and only
+plain values (text, numbers, booleans, lists, mappings; dates become text).
+Anything else is a :class:`FrontmatterError`. libyaml parses and composes when
+installed (several times faster); the pure-Python parser is the fallback, with
+the same rules and the same output.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from typing import Any
 
 import yaml
+from yaml.constructor import SafeConstructor
+from yaml.error import MarkedYAMLError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import InvalidInput
 
+MAX_SIZE = 64 * 1024  # characters
+MAX_DEPTH = 32
+MAX_DIGITS = 100
+_HINT = "check the header's syntax"
+
 
 class FrontmatterError(InvalidInput):
-    """The frontmatter block cannot be parsed."""
+    """The frontmatter block cannot be parsed, or breaks a bound."""
+
+
+def _too_deep() -> FrontmatterError:
+    return FrontmatterError(f"frontmatter nests deeper than {MAX_DEPTH} levels", hint=_HINT)
+
+
+def _bounded_int(loader: SafeConstructor, node: ScalarNode) -> int:
+    if len(node.value) > MAX_DIGITS:  # int() of 5,000 digits raises ValueError; 1:2:3:... is slow
+        raise FrontmatterError(f"frontmatter has a number of more than {MAX_DIGITS} digits", hint=_HINT)
+    return loader.construct_yaml_int(node)
+
+
+def _lenient_timestamp(loader: SafeConstructor, node: ScalarNode) -> Any:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except (ValueError, AttributeError):  # looks like a date but is none (2026-13-45): keep the text
+        return node.value
+
+
+class PyLoader(yaml.SafeLoader):
+    """The pure-Python parser. Its composer recurses, so it counts the depth as it goes."""
+
+    depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _too_deep()
+        node = super().compose_node(parent, index)
+        self.depth -= 1
+        return node
+
+
+CLoader: type | None = None
+if hasattr(yaml, "CSafeLoader"):
+    class CLoader(yaml.CSafeLoader):  # type: ignore[no-redef]
+        """libyaml's parser and composer (libyaml itself refuses nesting beyond 1,000 levels)."""
+
+for _cls in (PyLoader, CLoader):
+    if _cls is not None:
+        _cls.add_constructor("tag:yaml.org,2002:int", _bounded_int)
+        _cls.add_constructor("tag:yaml.org,2002:timestamp", _lenient_timestamp)
+#: The loader :func:`parse` uses: libyaml's when installed, else the pure-Python one.
+Loader: type = CLoader or PyLoader
+
+
+def _check(root: Node) -> None:
+    """Refuse aliases (a node reached twice: what a "billion laughs" is made of) and deep nesting, before
+    anything is built. It walks level by level, so it needs no recursion of its own."""
+    seen: set[int] = set()
+    level = [root]
+    for _ in range(MAX_DEPTH):
+        below: list[Node] = []
+        for node in level:
+            if id(node) in seen:
+                raise FrontmatterError("frontmatter uses YAML aliases (*name)", hint="write the values out")
+            seen.add(id(node))
+            if isinstance(node, MappingNode):
+                for pair in node.value:
+                    below += pair
+            elif isinstance(node, SequenceNode):
+                below += node.value
+        if not below:
+            return
+        level = below
+    raise _too_deep()
 
 
 def _plain(value: Any) -> Any:
-    """YAML turns `2026-04-25 14:30` into datetimes; the protocol keeps strings."""
+    """YAML turns `2026-04-25 14:30` into datetimes; the protocol keeps strings. Only plain values pass."""
     if isinstance(value, (datetime, date)):
         return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
-    return value
+    if isinstance(value, float) and not math.isfinite(value):
+        raise FrontmatterError(f"frontmatter has a number that is not finite ({value})", hint="write it as text")
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    raise FrontmatterError(f"frontmatter has a value of an unsupported YAML type ({type(value).__name__})",
+                           hint="use only text, numbers, true/false, lists and key: value lines")
+
+
+def _reason(exc: Exception) -> str:
+    """One line: what is wrong and on which line of the file."""
+    if isinstance(exc, MarkedYAMLError) and exc.problem:
+        mark = exc.problem_mark
+        return exc.problem + (f" (line {mark.line + 2})" if mark is not None else "")
+    return str(exc).splitlines()[0]
+
+
+def _load(block: str) -> Any:
+    loader = Loader(block)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def parse(text: str | bytes) -> tuple[dict[str, Any], str]:
@@ -35,7 +144,8 @@ def parse(text: str | bytes) -> tuple[dict[str, Any], str]:
     A document without a leading ``---`` block has empty frontmatter.
 
     Raises:
-        FrontmatterError: the block is not closed, is not YAML, or is not a mapping.
+        FrontmatterError: the block is not closed, is not YAML, is not a mapping, or breaks a bound
+            (size, depth, anchors and aliases, digits, non-plain values).
     """
     if isinstance(text, bytes):
         try:
@@ -52,15 +162,17 @@ def parse(text: str | bytes) -> tuple[dict[str, Any], str]:
         raise FrontmatterError("frontmatter block is not closed by '---'", hint="end the header with a line '---'")
     block = text[4:end]
     body = text[end + 4 :]
+    if len(block) > MAX_SIZE:
+        raise FrontmatterError(f"frontmatter is larger than {MAX_SIZE // 1024} KiB",
+                               hint="keep the header short; put long text in the body")
     try:
-        meta = yaml.safe_load(block) if block.strip() else {}
-    except yaml.YAMLError as exc:
-        first = str(exc).splitlines()[0]
-        raise FrontmatterError(f"frontmatter is not valid YAML: {first}", hint="check the header's syntax") from exc
+        meta = _load(block) if block.strip() else {}
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a bad explicit tag (!!int abc)
+        raise FrontmatterError(f"frontmatter is not valid YAML: {_reason(exc)}", hint=_HINT) from exc
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
-        raise FrontmatterError("frontmatter is not a set of 'key: value' lines", hint="check the header's syntax")
+        raise FrontmatterError("frontmatter is not a set of 'key: value' lines", hint=_HINT)
     return _plain(meta), body.strip("\n")
 
 

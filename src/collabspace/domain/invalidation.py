@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import AlreadyExists, CollabError, Conflict, InvalidInput, NotFound
 from ..storage import Store
-from . import frontmatter, paths
+from . import frontmatter, paths, safejson
 from .results import parse_result
 from .spec import Spec
 from .timefmt import iso, parse_time
@@ -58,12 +58,9 @@ def parse_verdict(key: str, data: bytes) -> Verdict:
     """Read a verdict file.
 
     Raises:
-        InvalidInput: not a JSON object with ``result``, ``by`` and ``reason``.
+        InvalidInput: not a JSON object with ``result``, ``by`` and ``reason``, or beyond :mod:`safejson`'s bounds.
     """
-    try:
-        obj = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"{key}: not valid JSON ({exc})") from None
+    obj = safejson.loads(data, what=key)
     if not isinstance(obj, dict) or not all(isinstance(obj.get(f), str) and obj[f] for f in ("result", "by", "reason")):
         raise InvalidInput(f"{key}: a verdict needs the text fields result, by and reason")
     return Verdict(key, obj["result"], obj["by"], obj["reason"], parse_time(obj.get("timestamp")))

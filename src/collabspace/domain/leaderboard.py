@@ -1,36 +1,71 @@
 """The leaderboard: derived from the spec's baselines, the results and the verdicts, never edited.
 
-``LEADERBOARD.md`` is GitHub-style pipe tables, best first in the metric's
-direction (the template's static leaderboard Space parses the first one): one
-table of every result per track, then the best result of each agent.
+This module is the only place a leaderboard is computed. Every surface (the CLI,
+the dashboard and its JSON, MCP, the digest, ``LEADERBOARD.md``, its twin
+``leaderboard.json`` and the exported Space page) shows what it decided:
+
+* **rank**: best first in the metric's direction; ties by exact submission time
+  (the result's full ``timestamp``, else the store's modification time), earliest
+  first, then by key; baselines are unranked reference rows;
+* **status**: ``baseline``, ``verified``, ``self-reported`` or ``invalid``, and the
+  **flag** of a result that builds on an invalid one. :attr:`Row.verified` (verified
+  and not flagged) is the only thing that earns a ✓;
+* the **headline** of each section: the best verified result when the space has a
+  scorer, else (or while nothing is verified) the best unflagged result;
+* each section's **best-so-far line** (for charts), in submission-time order;
+* :func:`score_text`: the one precision rule for displaying a score. JSON carries
+  the full float ``score`` beside it.
+
+``LEADERBOARD.md`` is GitHub-style pipe tables, best first (the template's static
+leaderboard Space parses the first one): one table of every result per track, then
+the best result of each agent. ``leaderboard.json`` is :meth:`Leaderboard.to_dict`,
+drawn as it is by the exported page.
 
 Concurrent submitters never lose a row for good. Each regeneration renders the
 full listing, writes, then lists again: if a result appeared meanwhile it
-renders and writes again. Whichever write lands last was followed by a listing
-that showed nothing new, so it holds every result stored before it. A writer
-whose listing is behind the published table (fewer results) waits and re-lists
-instead of writing it.
+renders and writes again. Whichever write of a file lands last was followed by a
+listing that showed nothing new, so it holds every result stored before it. A
+writer whose listing is behind the published table or twin (fewer results) waits
+and re-lists instead of writing.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import NotFound
 from ..storage import Store
 from . import invalidation, paths
-from .objectcache import ObjectCache
 from .problems import Problem
-from .results import Result, is_result_key, limit_violations, read_results
+from .results import Result, limit_violations
 from .spec import Spec
 
 _COUNT = re.compile(r"<!-- collabspace:leaderboard results=(\d+) -->")
+_TWIN_COUNT = re.compile(r'^ "results": (\d+),$', re.MULTILINE)  # Leaderboard.to_json's top-level key
 #: Two scores closer than this are the same score (a verified score is correct/total).
 _EPS = 1e-9
+#: Significant digits of a displayed score, on every surface and for every metric.
+SCORE_DIGITS = 5
+_NEVER = datetime.max.replace(tzinfo=timezone.utc)
+
+
+def score_text(score: float) -> str:
+    """A score as every surface displays it: :data:`SCORE_DIGITS` significant digits, no exponent.
+
+    ``30/1319`` -> ``0.022745``, ``0.4125`` -> ``0.4125``, ``1.2244`` -> ``1.2244``, ``15900000`` -> ``15900000``.
+    """
+    if not math.isfinite(score) or score == 0:
+        return "0" if score == 0 else str(score)
+    decimals = max(0, SCORE_DIGITS - 1 - math.floor(math.log10(abs(score))))
+    text = f"{score:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 @dataclass(frozen=True)
@@ -43,29 +78,56 @@ class Row:
     experiment: str
     status: str  # "baseline", "verified", "self-reported" or "invalid"
     model: str = ""
-    date: str = ""
+    date: str = ""  # the submission time to the minute, for tables
+    time: str | None = None  # the exact submission time (ISO 8601, UTC): ties and charts
     file: str = ""
     track: str | None = None
     reason: str | None = None  # why it is invalid
     flag: str | None = None  # why it is flagged: it builds on an invalid result
     detail: str = ""  # e.g. "gsm8k 1.0, 950/1319"
 
+    @property
+    def verified(self) -> bool:
+        """Verified and not flagged: the only rows shown with a ✓ or counted as verified."""
+        return self.status == "verified" and not self.flag
+
+    @property
+    def score_text(self) -> str:
+        """The score as every surface displays it (:func:`score_text`)."""
+        return score_text(self.score)
+
     def to_dict(self) -> dict[str, Any]:
+        """The one JSON shape of a row: CLI ``--format json``, ``/api/*``, MCP and ``leaderboard.json``."""
         return {
-            "rank": self.rank, "agent_id": self.agent_id, "score": self.score, "experiment": self.experiment,
-            "status": self.status, "model": self.model, "date": self.date, "file": self.file, "track": self.track,
-            "reason": self.reason, "flag": self.flag, "detail": self.detail,
+            "rank": self.rank, "agent_id": self.agent_id, "score": self.score, "score_text": self.score_text,
+            "experiment": self.experiment, "status": self.status, "verified": self.verified, "flag": self.flag,
+            "reason": self.reason, "model": self.model, "date": self.date, "time": self.time, "file": self.file,
+            "track": self.track, "detail": self.detail,
         }
 
 
 @dataclass
 class Section:
-    """The rows of one track (``track`` is ``None`` when the spec has no tracks)."""
+    """The rows of one track (``track`` is ``None`` when the spec has no tracks).
+
+    Attributes:
+        rows: the table: ranked results and baselines, then the invalid results.
+        best: the best valid result of each agent.
+        headline: the section's "best" (see the module docstring), ``None`` while there is none.
+        best_line: the best-so-far line: every ranked result that beat all earlier ones, in
+            submission-time order, as ``{time, score, score_text, agent_id, file, experiment}``.
+    """
 
     track: str | None
     title: str
     rows: list[Row]
     best: list[Row]
+    headline: Row | None = None
+    best_line: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.track, "title": self.title, "headline": self.headline.to_dict() if self.headline else None,
+                "best_line": self.best_line}
 
 
 @dataclass
@@ -102,21 +164,39 @@ class Leaderboard:
         """The best valid result of each agent, per section."""
         return [row for s in self.sections for row in s.best]
 
+    @property
+    def headline(self) -> Row | None:
+        """The headline of the first section: what a one-number "best" shows."""
+        return self.sections[0].headline if self.sections else None
+
     def top(self, n: int = 5, track: str | None = None) -> list[Row]:
         """The ``n`` best ranked results (no baselines, nothing invalid), of one track or the first."""
         section = next((s for s in self.sections if s.track == track), self.sections[0] if self.sections else None)
         return [r for r in section.rows if r.rank is not None][:n] if section else []
 
     def to_dict(self) -> dict[str, Any]:
+        """Everything a surface draws, already decided; ``leaderboard.json`` is exactly this.
+
+        ``tracks`` has one entry per section (``id`` is ``None`` without tracks) with its
+        title, headline and best-so-far line; its rows are the ``rows`` whose ``track`` is that id.
+        """
         return {
+            "title": self.spec.task.title,
             "metric": self.spec.metric.name,
             "direction": self.spec.metric.direction,
+            "scorer": self.spec.scorer.name if self.spec.scorer else None,
             "results": len(self.result_keys),
+            "headline": self.headline.to_dict() if self.headline else None,
+            "tracks": [s.to_dict() for s in self.sections],
             "rows": [r.to_dict() for r in self.rows],
             "best": [r.to_dict() for r in self.best],
             "flagged": {k: f.to_dict() for k, f in sorted(self.flagged.items())},
             "problems": [p.to_dict() for p in self.problems],
         }
+
+    def to_json(self) -> str:
+        """The text of ``leaderboard.json``."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=1) + "\n"
 
     def to_markdown(self) -> str:
         return render_markdown(self)
@@ -124,7 +204,16 @@ class Leaderboard:
 
 # -- building -------------------------------------------------------------------------------
 def _date(result: Result) -> str:
-    return result.timestamp.strftime("%Y-%m-%d %H:%M") if result.timestamp else ""
+    return result.timestamp.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M") if result.timestamp else ""
+
+
+def _time(result: Result) -> str | None:
+    return result.timestamp.astimezone(timezone.utc).isoformat() if result.timestamp else None
+
+
+def _when(row: Row) -> datetime:
+    """The exact submission time (undated rows last)."""
+    return datetime.fromisoformat(row.time) if row.time else _NEVER
 
 
 def _verified(spec: Spec, result: Result, present: set[str]) -> tuple[bool, str | None]:
@@ -195,7 +284,7 @@ def build(
         groups[track].append(Row(
             rank=None, agent_id=r.agent_id, score=r.score, experiment=r.experiment,
             status="invalid" if r.key in invalid else "verified" if ok else "self-reported",
-            model=r.model, date=_date(r), file=r.key, track=track, reason=invalid.get(r.key),
+            model=r.model, date=_date(r), time=_time(r), file=r.key, track=track, reason=invalid.get(r.key),
             flag=flagged[r.key].reason() if r.key in flagged else None,
             detail=f"{v.scorer} {v.version}, {v.correct}/{v.total}" if ok and v else "",
         ))
@@ -209,22 +298,21 @@ def build(
 def _section(spec: Spec, track: str | None, title: str, rows: list[Row]) -> Section:
     sign = -1 if spec.metric.direction == "higher" else 1
 
-    def order(row: Row) -> tuple[float, str, str]:
-        return (sign * row.score, row.date, row.file)
+    def order(row: Row) -> tuple[float, bool, datetime, str]:
+        # best first; at equal scores a baseline, then the earliest submission, then the key
+        return (sign * row.score, row.status != "baseline", _when(row), row.file)
 
-    valid = sorted((r for r in rows if r.status != "invalid"), key=order)
     baselines = [
         Row(rank=None, agent_id="baseline", score=b.score, experiment=b.name, status="baseline", model=b.notes, track=track)
         for b in spec.baselines
         if b.track is None or b.track == track
     ]
-    merged = sorted(valid + baselines, key=lambda r: (sign * r.score, r.status != "baseline", r.date, r.file))
     ranked: list[Row] = []
     rank = 0
-    for row in merged:
+    for row in sorted([r for r in rows if r.status != "invalid"] + baselines, key=order):
         if row.status != "baseline":
             rank += 1
-            row = Row(**{**row.__dict__, "rank": rank})
+            row = replace(row, rank=rank)
         ranked.append(row)
     invalid = sorted((r for r in rows if r.status == "invalid"), key=order)
     best: list[Row] = []
@@ -232,8 +320,28 @@ def _section(spec: Spec, track: str | None, title: str, rows: list[Row]) -> Sect
     for row in ranked:
         if row.rank is not None and row.agent_id not in seen:
             seen.add(row.agent_id)
-            best.append(Row(**{**row.__dict__, "rank": len(best) + 1}))
-    return Section(track, title, ranked + invalid, best)
+            best.append(replace(row, rank=len(best) + 1))
+    return Section(track, title, ranked + invalid, best, _headline(spec, ranked), _best_line(spec, ranked))
+
+
+def _headline(spec: Spec, ranked: list[Row]) -> Row | None:
+    """The best verified result when the space has a scorer, else the best unflagged one.
+
+    A self-reported result is never the headline while a verified one exists; a flagged one never is.
+    """
+    credible = [r for r in ranked if r.rank is not None and not r.flag]
+    verified = [r for r in credible if r.verified] if spec.scorer else []
+    return (verified or credible or [None])[0]
+
+
+def _best_line(spec: Spec, ranked: list[Row]) -> list[dict[str, Any]]:
+    """Every ranked result that beat all earlier ones, in exact submission-time order."""
+    line: list[dict[str, Any]] = []
+    for r in sorted((r for r in ranked if r.rank is not None and r.time), key=lambda r: (_when(r), r.file)):
+        if not line or spec.metric.better(r.score, line[-1]["score"]):
+            line.append({"time": r.time, "score": r.score, "score_text": r.score_text, "agent_id": r.agent_id,
+                         "file": r.file, "experiment": r.experiment})
+    return line
 
 
 # -- rendering -------------------------------------------------------------------------------
@@ -259,7 +367,7 @@ def _table(spec: Spec, rows: list[Row], *, best: bool = False) -> list[str]:
     ]
     for r in rows:
         link = f"[{r.file.rsplit('/', 1)[-1]}]({r.file})" if r.file else ""
-        cells = [_cell(r.agent_id), f"{r.score:.6g}", _cell(r.experiment), _cell(r.model)]
+        cells = [_cell(r.agent_id), r.score_text, _cell(r.experiment), _cell(r.model)]
         if r.status == "invalid":
             cells = [_strike(c) for c in cells]
         rank = str(r.rank) if r.rank is not None else "-"
@@ -267,6 +375,12 @@ def _table(spec: Spec, rows: list[Row], *, best: bool = False) -> list[str]:
     if best and len(rows) == 0:
         lines.append("| | no valid results yet | | | | | | |")
     return lines
+
+
+def _headline_line(row: Row | None) -> str:
+    if row is None:
+        return "Best: no valid result yet."
+    return f"Best: **{row.score_text}** by {_cell(row.agent_id)}, {row.status} ({_cell(row.experiment)})."
 
 
 def render_markdown(board: Leaderboard) -> str:
@@ -281,12 +395,14 @@ def render_markdown(board: Leaderboard) -> str:
         "",
         "Status: **verified** = scored by collabspace from the predictions (the per-item file sits next to the "
         "result); **self-reported** = the agent's own number; ~~struck out~~ = invalid, with the reason; "
-        "⚠ = builds on an invalid result. Baseline rows are reference points, not ranked.",
+        "⚠ = builds on an invalid result. Baseline rows are reference points, not ranked. \"Best\" is the best "
+        "verified result when the space has a scorer. Ties: the earlier submission first. The same data as JSON: "
+        f"`{paths.LEADERBOARD_JSON}`.",
         "",
         f"<!-- collabspace:leaderboard results={len(board.result_keys)} -->",
     ]
     for section in board.sections:
-        out += ["", f"## {section.title}", ""]
+        out += ["", f"## {section.title}", "", _headline_line(section.headline), ""]
         out += _table(spec, section.rows)
         out += ["", "### Best per agent" if spec.tracks else "## Best per agent", ""]
         out += _table(spec, section.best, best=True)
@@ -301,33 +417,10 @@ def render_markdown(board: Leaderboard) -> str:
     return "\n".join(out) + "\n"
 
 
-# -- loading and regenerating ------------------------------------------------------------------
-RefsOf = Callable[[], dict[str, list[str]]]
-
-
-def load(store: Store, spec: Spec, *, message_refs: RefsOf | None = None,
-         cache: ObjectCache | None = None) -> Leaderboard:
-    """Build the leaderboard from everything stored now.
-
-    ``message_refs`` gives every message's refs (the board index does it without a request);
-    by default they are read from the store, and only when something is invalid.
-    """
-    infos = list(store.list(paths.RESULTS))
-    results, problems = read_results(store, infos, cache=cache)
-    verdicts, verdict_problems = invalidation.read_verdicts(store)
-    problems += [Problem(k, m) for k, m in verdict_problems]
-    board = build(
-        spec, results, present={i.key for i in infos}, verdicts=verdicts,
-        messages=message_refs or (lambda: invalidation.message_refs(store)), problems=problems,
-    )
-    board.sources = frozenset({i.key for i in infos if is_result_key(i.key)} | {v.key for v in verdicts}
-                              | {k for k, _ in verdict_problems})
-    return board
-
-
-def _published(store: Store) -> str | None:
+# -- regenerating ---------------------------------------------------------------------------------
+def _published(store: Store, key: str = paths.LEADERBOARD) -> str | None:
     try:
-        return store.get(paths.LEADERBOARD).decode("utf-8", "replace")
+        return store.get(key).decode("utf-8", "replace")
     except NotFound:
         return None
 
@@ -339,33 +432,49 @@ def published_count(store: Store, text: str | None = None) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _stored_keys(store: Store) -> frozenset[str]:
-    keys = {i.key for i in store.list(paths.RESULTS) if is_result_key(i.key)}
-    return frozenset(keys | {i.key for i in store.list(paths.VERDICTS)})
+def _twin_count(text: str | None) -> int | None:
+    """How many results a ``leaderboard.json`` text was built from (``None``: none, or not ours).
+
+    Read from its top-level ``"results"`` line, without parsing the whole file (it holds every row).
+    """
+    m = _TWIN_COUNT.search(text) if text else None
+    return int(m.group(1)) if m else None
 
 
-def regenerate(store: Store, spec: Spec, *, attempts: int = 10, stale_retries: int = 3,
-               message_refs: RefsOf | None = None, cache: ObjectCache | None = None) -> Leaderboard:
-    """Rewrite ``LEADERBOARD.md`` from the full listing until a listing after the write shows nothing new.
+def regenerate(store: Store, load: Callable[[], Leaderboard], *, attempts: int = 10,
+               stale_retries: int = 3) -> Leaderboard:
+    """Rewrite ``LEADERBOARD.md`` and ``leaderboard.json`` until a listing after the writes shows nothing new.
+
+    Args:
+        store: where the two files are written.
+        load: builds the leaderboard from a fresh look at the store (the read model's refresh).
+
+    The twin is written first, the table second, each only if it changed. The table's results count is
+    the marker people and older writers go by, so it is published only once the twin it describes is in
+    place: if a writer stops between the two writes, the table still differs from what the next writer
+    renders and both are written again. A writer whose listing has fewer results than either published
+    file waits and re-lists instead of writing.
 
     Returns:
         The leaderboard as last written.
     """
-    board = load(store, spec, message_refs=message_refs, cache=cache)
+    board = load()
     stale = 0
     for _ in range(attempts):
-        current = _published(store)
-        published = published_count(store, current or "")
-        if published is not None and published > len(board.result_keys) and stale < stale_retries:
-            # Our listing is behind a table someone already wrote: never replace it with a smaller one.
+        table, twin = _published(store), _published(store, paths.LEADERBOARD_JSON)
+        counts = [c for c in (published_count(store, table or ""), _twin_count(twin)) if c is not None]
+        if counts and max(counts) > len(board.result_keys) and stale < stale_retries:
+            # Our listing is behind what someone already wrote: never replace it with a smaller one.
             stale += 1
             time.sleep(0.05 * stale)
-            board = load(store, spec, message_refs=message_refs, cache=cache)
+            board = load()
             continue
-        text = board.to_markdown()
-        if current != text:
-            store.put(paths.LEADERBOARD, text.encode())
-        if _stored_keys(store) <= board.sources:
+        for key, current, text in ((paths.LEADERBOARD_JSON, twin, board.to_json()),
+                                   (paths.LEADERBOARD, table, board.to_markdown())):
+            if current != text:
+                store.put(key, text.encode())
+        again = load()
+        if again.sources <= board.sources:
             return board
-        board = load(store, spec, message_refs=message_refs, cache=cache)
+        board = again
     return board

@@ -30,6 +30,8 @@ _FILENAME_RE = re.compile(
 _MENTION_RE = re.compile(r"(?<![\w@.])@([a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?)(?![a-z0-9-])")
 _REF_SPLIT_RE = re.compile(r"[,\s]+")
 _KNOWN_FIELDS = ("agent", "type", "timestamp", "refs")
+#: Kept in ``extra`` (and JSON) but not shown to a reader: bookkeeping of the tool's (see board.READ_TO).
+_QUIET_FIELDS = ("read_to",)
 
 
 class MessageFormatError(InvalidInput):
@@ -66,8 +68,9 @@ def parse_filename(name: str) -> FileName:
             f"filename {base!r} is not {{YYYYMMDD-HHmmss}}_{{agent}}[_{{topic}}].md",
             hint="post with collab post, which names files for you",
         )
-    try:
-        stamp = datetime.strptime(match["stamp"], "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
+    t = match["stamp"]
+    try:  # by hand: strptime costs more than the rest of the parse
+        stamp = datetime(int(t[:4]), int(t[4:6]), int(t[6:8]), int(t[9:11]), int(t[11:13]), int(t[13:15]), tzinfo=UTC)
     except ValueError:
         raise MessageFormatError(
             f"filename {base!r} starts with an impossible date", hint="use the UTC time as YYYYMMDD-HHmmss"
@@ -147,6 +150,8 @@ class Message:
     refs: tuple[str, ...] = ()
     body: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: When the store received it (its own clock), once a listing has said; ``None`` before.
+    arrival: str | None = field(default=None, compare=False)
 
     @property
     def file(self) -> str:
@@ -172,7 +177,7 @@ class Message:
 
     def extras_line(self) -> str:
         """Extra frontmatter fields as ``key: value · ...`` (empty values left out)."""
-        shown = {k: v for k, v in self.extra.items() if v not in (None, "", [])}
+        shown = {k: v for k, v in self.extra.items() if v not in (None, "", []) and k not in _QUIET_FIELDS}
         return " · ".join(f"{k}: {v}" for k, v in shown.items())
 
     def to_markdown(self, level: int = 3) -> str:
@@ -192,6 +197,7 @@ class Message:
             "topic": self.topic,
             "refs": list(self.refs),
             "body": self.body,
+            "arrival": self.arrival,
         }
         for name, value in self.extra.items():
             out.setdefault(name, value)

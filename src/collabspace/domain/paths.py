@@ -5,6 +5,7 @@
     collab.toml                          the task spec
     README.md                            generated from the spec
     LEADERBOARD.md                       generated from the results
+    leaderboard.json                     its machine-readable twin, written with it (not by init)
     agents/{agent}.md                    registrations
     message_board/README.md              how to post
     message_board/{stamp}_{agent}_{topic}.md
@@ -13,6 +14,7 @@
     artifacts/results/{name}_{agent}.json
     artifacts/results/{name}_{agent}.items.jsonl   per-item correctness of a scored result
     verdicts/{name}_{agent}.json         an invalidation verdict on that result (immutable)
+    packs/{folder}/{first}~{last}~{n}~{digest}.json   derived bundles of old files (see domain/packs.py)
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ LAYOUT_VERSION = 1
 SPEC = "collab.toml"
 README = "README.md"
 LEADERBOARD = "LEADERBOARD.md"
+LEADERBOARD_JSON = "leaderboard.json"
 AGENTS = "agents/"
 BOARD = "message_board/"
 BOARD_README = BOARD + "README.md"
@@ -35,9 +38,10 @@ ARTIFACTS_README = ARTIFACTS + "README.md"
 ARTIFACT_KINDS = ("scripts", "results", "checkpoints", "data")
 RESULTS = ARTIFACTS + "results/"
 VERDICTS = "verdicts/"
+PACKS = "packs/"
 
 #: The files `collab init` generates, in the order it writes them (the spec first: it is the lock).
-GENERATED = (SPEC, README, BOARD_README, ARTIFACTS_README, LEADERBOARD)
+GENERATED = (SPEC, README, BOARD_README, ARTIFACTS_README, LEADERBOARD_JSON, LEADERBOARD)
 
 AGENT_ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 
@@ -91,6 +95,12 @@ def result_key(name: str, agent: str) -> str:
 def items_key(result: str) -> str:
     """The per-item correctness file next to a result: ``....json`` -> ``....items.jsonl``."""
     return result.removesuffix(".json") + ".items.jsonl"
+
+
+def pack_prefix(prefix: str) -> str:
+    """``packs/{folder}/``: where the packs of the files under ``prefix`` (``message_board/``,
+    ``artifacts/results/``) live; derived, never the truth (see :mod:`.packs`)."""
+    return PACKS + prefix.strip("/").replace("/", "-") + "/"
 
 
 def verdict_key(result: str) -> str:

@@ -25,9 +25,9 @@ from typing import Any
 from ..errors import AlreadyExists, CollabError, InvalidInput, NotFound
 from ..scorers import ScoreReport, get_scorer
 from ..storage import ObjectInfo, Store, check_key
-from . import paths
+from . import paths, safejson
 from .artifacts import name_owner
-from .objectcache import ObjectCache
+from ..local.objectcache import ObjectCache
 from .problems import Problem
 from .spec import Spec
 from .timefmt import iso, parse_time
@@ -114,7 +114,7 @@ def check_score(value: Any) -> float:
         raise InvalidInput(f"score must be a finite number, got {value!r}", hint="pass e.g. --score 0.72")
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InvalidInput(f"score must be a finite number, got {value!r}", hint="pass e.g. --score 0.72") from None
     if not math.isfinite(number):
         raise InvalidInput(f"score must be a finite number, got {value!r}", hint="pass e.g. --score 0.72")
@@ -150,12 +150,11 @@ def parse_field(text: str) -> tuple[str, Any]:
             f"--field cannot set {key!r}: it has its own option", hint=f"use --{key.replace('_', '-')} instead"
         )
     try:
-        parsed = json.loads(value)
-    except json.JSONDecodeError:
+        return key, safejson.loads(value, what=f"--field {key}")
+    except safejson.NotJSON:
         return key, value
-    if isinstance(parsed, float) and not math.isfinite(parsed):
-        raise InvalidInput(f"--field {key}: {value!r} is not a finite number", hint="give a finite number")
-    return key, parsed
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, hint="give a finite number of at most 100 digits, or plain text") from None
 
 
 def _str_list(value: Any) -> list[str]:
@@ -169,7 +168,9 @@ def _str_list(value: Any) -> list[str]:
 
 
 def _verification(value: Any) -> Verification | None:
-    if not isinstance(value, dict):
+    if not isinstance(value, dict) or not all(
+        isinstance(value.get(f), int) and not isinstance(value.get(f), bool) for f in ("correct", "total")
+    ):
         return None
     try:
         return Verification(
@@ -185,12 +186,10 @@ def parse_result(key: str, data: bytes, *, modified: datetime | None = None) -> 
     """Read a result JSON, ours or hand-written.
 
     Raises:
-        InvalidInput: not JSON, not an object, a required field missing, or a score that is not finite.
+        InvalidInput: not JSON or beyond :mod:`safejson`'s bounds, not an object, a required field missing,
+            or a score that is not finite.
     """
-    try:
-        obj = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"{key}: not valid JSON ({exc})") from None
+    obj = safejson.loads(data, what=key)
     if not isinstance(obj, dict):
         raise InvalidInput(f"{key}: expected a JSON object, got {type(obj).__name__}")
     missing = [f for f in REQUIRED if obj.get(f) in (None, "")]

@@ -237,17 +237,27 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "(top level)"
 
 
+#: collab.toml is a page of settings; anything much larger is not one.
+MAX_SPEC_SIZE = 256 * 1024
+
+
 def parse_spec(text: str, *, source: str = SPEC) -> Spec:
     """Parse and validate ``collab.toml`` text.
 
     Raises:
         InvalidSpec: a one-line error naming the field, e.g.
-            ``collab.toml: metric.direction: Input should be 'higher' or 'lower'``.
+            ``collab.toml: metric.direction: Input should be 'higher' or 'lower'``; also for a file
+            that is too large, nested too deeply or holds an overlong integer.
     """
+    hint = "fix the syntax; see collab init --help"
+    if len(text) > MAX_SPEC_SIZE:
+        raise InvalidSpec(f"{source}: larger than {MAX_SPEC_SIZE // 1024} KiB", hint=hint)
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidSpec(f"{source}: not valid TOML: {exc}", hint="fix the syntax; see collab init --help") from exc
+    except ValueError as exc:  # TOMLDecodeError, or an integer beyond Python's 4,300-digit limit
+        raise InvalidSpec(f"{source}: not valid TOML: {str(exc).splitlines()[0]}", hint=hint) from None
+    except RecursionError:  # tomllib recurses once per nested [ or {
+        raise InvalidSpec(f"{source}: not valid TOML: nested too deeply", hint=hint) from None
     return spec_from_dict(data, source=source)
 
 

@@ -52,6 +52,8 @@ def parse_time(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
+    if text.endswith(" UTC"):  # the template's own form, by far the most common: no strptime
+        text = text[:-4]
     try:
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
         return dt if dt.tzinfo else dt.replace(tzinfo=UTC)

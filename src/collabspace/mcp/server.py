@@ -10,6 +10,7 @@ with the same message and hint as the CLI; anything else is masked by the SDK.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -70,13 +71,15 @@ def build_server(space: Space) -> MCPServer:
         return f"{head}\n\n{space.digest().markdown}"
 
     @tool
-    def read(all: bool = False, type: str = "", agent: str = "", thread: str = "", limit: int = 20) -> str:
-        """Messages new since your last read (marks them read). all=True: whole board; thread=FILE: a conversation."""
+    def read(all: bool = False, type: str = "", agent: str = "", thread: str = "", limit: int = 20,
+             peek: bool = False) -> str:
+        """Messages new since your last read (marks them read; peek=True: doesn't). all=True: whole board;
+        thread=FILE: a conversation."""
         if thread:
             items = space.thread(thread)
             return "\n".join(("  " * i.depth) + i.message.to_markdown().replace("\n", "\n" + "  " * i.depth)
                              for i in items)
-        result = space.read(all=all, type=type or None, author=agent or None, limit=limit)
+        result = space.read(all=all, type=type or None, author=agent or None, limit=limit, peek=peek and not all)
         text = _messages(result.messages, "no new messages" if not all else "no messages")
         if result.remaining:
             text += f"\n\n({result.remaining} more unread: call read again)"
@@ -140,14 +143,23 @@ def build_server(space: Space) -> MCPServer:
             f" (invalid: {sub.reason})" if sub.reason else "")
 
     @tool
-    def leaderboard(limit: int = 10) -> str:
-        """The leaderboard (verified / self-reported / invalid marks), best first."""
+    def leaderboard(limit: int = 10, format: str = "md") -> str:
+        """The leaderboard, best first: rank, score, status (verified/self-reported/invalid), ⚠ flags, the
+        headline best. limit<=0: every row. format='json': the rows as `collab leaderboard --format json`."""
         board = space.leaderboard()
-        rows = ["| rank | agent | score | status | experiment | file |", "|---|---|---|---|---|---|"]
-        for r in board.entries[:limit] if limit > 0 else board.entries:
+        shown = board.rows[:limit] if limit > 0 else board.rows
+        if format == "json":
+            return json.dumps({"headline": board.headline.to_dict() if board.headline else None,
+                               "rows": [r.to_dict() for r in shown], "more": len(board.rows) - len(shown)})
+        h = board.headline
+        head = f"best: {h.score_text} by {h.agent_id}, {h.status} ({h.experiment})" if h else "best: no valid result yet"
+        rows = [head, "", "| rank | agent | score | status | experiment | file |", "|---|---|---|---|---|---|"]
+        for r in shown:
             rank = r.rank if r.rank is not None else "-"
             status = r.status + (f": {r.reason}" if r.reason else "") + (f" ⚠ {r.flag}" if r.flag else "")
-            rows.append(f"| {rank} | {r.agent_id} | {r.score:.6g} | {status} | {r.experiment} | {r.file} |")
+            rows.append(f"| {rank} | {r.agent_id} | {r.score_text} | {status} | {r.experiment} | {r.file} |")
+        if len(shown) < len(board.rows):
+            rows.append(f"\n({len(board.rows) - len(shown)} more rows: call leaderboard with a higher limit)")
         return "\n".join(rows)
 
     @tool

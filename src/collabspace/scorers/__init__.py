@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
+from ..domain import safejson
 from ..errors import InvalidInput, NotFound
 
 GROUP = "collabspace.scorers"
@@ -60,6 +61,8 @@ class ScoreReport:
     total: int
     data_sha256: str
     items: list[ItemResult] = field(default_factory=list, repr=False)
+    #: Predictions that could be no answer at all: NaN, infinite, or a number too long to read. Scored as wrong.
+    unusable: int = 0
 
     @property
     def answered(self) -> int:
@@ -73,6 +76,7 @@ class ScoreReport:
             "correct": self.correct,
             "total": self.total,
             "answered": self.answered,
+            "unusable": self.unusable,
             "scorer": self.scorer,
             "version": self.version,
             "split": self.split,
@@ -109,11 +113,15 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_jsonl(data: bytes, *, what: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, object) for each non-blank line of a JSONL file.
+def read_jsonl(data: bytes, *, what: str, keep_bad_numbers: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, object) for each non-blank line of a JSONL file, each read by :mod:`safejson`.
+
+    Args:
+        keep_bad_numbers: NaN, infinite and overlong numbers become :class:`safejson.BadNumber` text
+            instead of an error (a scorer scores such a prediction as wrong).
 
     Raises:
-        InvalidInput: a line is not a JSON object; the message names the line.
+        InvalidInput: a line is not a JSON object, or is beyond safejson's bounds; the message names the line.
     """
     try:
         text = data.decode("utf-8-sig")
@@ -123,11 +131,10 @@ def read_jsonl(data: bytes, *, what: str) -> Iterator[tuple[int, dict[str, Any]]
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
+            obj = safejson.loads(line, what=f"{what}, line {number}", keep_bad_numbers=keep_bad_numbers)
+        except InvalidInput as exc:
             raise InvalidInput(
-                f"{what}, line {number}: not valid JSON ({exc.msg})",
-                hint='each line must be one JSON object, e.g. {"index": 0, "prediction": "... #### 18"}',
+                exc.message, hint='each line must be one JSON object, e.g. {"index": 0, "prediction": "... #### 18"}'
             ) from None
         if not isinstance(obj, dict):
             raise InvalidInput(

@@ -15,6 +15,12 @@ is / answer:"; otherwise the last number in the text. Numbers may carry ``$``,
 thousands commas, a sign, decimals and units (``$1,234.50``, ``-3``, ``18
 dollars``), and compare as exact rationals, so ``0.50`` equals ``0.5``.
 
+Degenerate output is wrong, never a crash: a final answer of more than
+:data:`MAX_DIGITS` digits, and a prediction given as a JSON number that is NaN,
+infinite or too long, are scored as wrong and counted in the report's
+``unusable``. Only the first :data:`MAX_BOXED` characters of a ``\\boxed{}``
+are read, so every step is linear in the prediction's length.
+
 math-verify was evaluated for this and not used: it reads the gold answers'
 own ``#### N`` format wrongly on 4 of the 1,319 test items (it prefers an
 earlier number), evaluates agent-supplied expressions with sympy (``9^9^9^9``
@@ -31,8 +37,13 @@ from fractions import Fraction
 from importlib.resources import files
 from typing import Any
 
+from ..domain.safejson import BadNumber
 from ..errors import InvalidInput
 from . import ItemResult, Scorer, ScoreReport, read_jsonl, sha256
+
+#: A final answer with more digits than this is no answer (GSM8K's are at most 9).
+MAX_DIGITS = 100
+MAX_BOXED = 1000
 
 # A number as models write it: optional sign or currency, thousands commas, decimals.
 _NUMBER = re.compile(
@@ -48,17 +59,27 @@ _ANSWER = re.compile(
 _LATEX_NOISE = re.compile(r"\\[,;!]|\{,\}|\\text\{[^{}]*\}|\\mathrm\{[^{}]*\}|\\%|\\\$")
 
 
+class _Unusable(Exception):
+    """The answer is a number too long to read: degenerate output, scored as wrong."""
+
+
 def parse_number(text: str) -> Fraction | None:
     """The exact value of a number token such as ``$1,234.50`` or ``-3``; ``None`` if it is not one."""
     m = _NUMBER.search(text)
     if not m:
         return None
-    return _value(m)
+    try:
+        return _value(m)
+    except _Unusable:
+        return None
 
 
 def _value(m: re.Match[str]) -> Fraction | None:
+    digits = m.group("num").replace(",", "")
+    if len(digits) - ("." in digits) > MAX_DIGITS:
+        raise _Unusable
     try:
-        value = Fraction(Decimal(m.group("num").replace(",", "")))
+        value = Fraction(Decimal(digits))
     except (InvalidOperation, ValueError):
         return None
     return -value if m.group("neg") else value
@@ -80,15 +101,16 @@ def _boxed_content(text: str) -> str | None:
     if not starts:
         return None
     start = starts[-1]
+    end = min(len(text), start + MAX_BOXED)
     depth = 1
-    for pos in range(start, len(text)):
+    for pos in range(start, end):
         if text[pos] == "{":
             depth += 1
         elif text[pos] == "}":
             depth -= 1
             if depth == 0:
                 return text[start:pos]
-    return text[start:]
+    return text[start:end]
 
 
 def _from_boxed(content: str) -> Fraction | None:
@@ -120,6 +142,14 @@ def extract_answer(text: str) -> Fraction | None:
     >>> extract_answer("The total is $1,234.50.")
     Fraction(2469, 2)
     """
+    try:
+        return _extract(text)
+    except _Unusable:
+        return None
+
+
+def _extract(text: str) -> Fraction | None:
+    """:func:`extract_answer`, raising :class:`_Unusable` for an answer of too many digits."""
     text = unicodedata.normalize("NFKC", text)
     hashes = list(_HASHES.finditer(text))
     if hashes:
@@ -153,6 +183,11 @@ def show(value: Fraction | None) -> str | None:
     if d == 1:
         return format(Decimal(value.numerator) / Decimal(value.denominator), "f")
     return f"{value.numerator}/{value.denominator}"
+
+
+def _short(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def _norm_question(text: str) -> str:
@@ -192,7 +227,7 @@ class GSM8KScorer(Scorer):
         by_question = {_norm_question(str(obj.get("question", ""))): i for i, obj in enumerate(items)}
         given: dict[int, str | None] = {}
         seen_on: dict[int, int] = {}
-        for line, obj in read_jsonl(predictions, what="predictions"):
+        for line, obj in read_jsonl(predictions, what="predictions", keep_bad_numbers=True):
             index = self._index(line, obj, items, by_question)
             if index in seen_on:
                 raise InvalidInput(
@@ -202,11 +237,18 @@ class GSM8KScorer(Scorer):
             seen_on[index] = line
             given[index] = self._prediction(line, obj)
         results = []
+        unusable = 0
         for index, obj in enumerate(items):
             gold_text = obj["answer"].rsplit("####", 1)[1].strip()
             gold = parse_number(gold_text)
             prediction = given.get(index)
-            extracted = extract_answer(prediction) if prediction is not None else None
+            extracted = None
+            try:
+                if isinstance(prediction, BadNumber):  # NaN, 1e400, 5,000 digits: no answer at all
+                    raise _Unusable
+                extracted = _extract(prediction) if prediction is not None else None
+            except _Unusable:
+                unusable += 1
             correct = extracted is not None and gold is not None and extracted == gold
             results.append(ItemResult(index, correct, gold_text, show(extracted), prediction))
         correct = sum(r.correct for r in results)
@@ -219,6 +261,7 @@ class GSM8KScorer(Scorer):
             total=len(results),
             data_sha256=sha256(raw),
             items=results,
+            unusable=unusable,
         )
 
     @staticmethod
@@ -233,7 +276,7 @@ class GSM8KScorer(Scorer):
         if index is not None:
             if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(items):
                 raise InvalidInput(
-                    f"predictions, line {line}: index {index!r} is not a line of the split (0 to {len(items) - 1})",
+                    f"predictions, line {line}: index {_short(index)} is not a line of the split (0 to {len(items) - 1})",
                     hint="'index' is the 0-based line number in the test split",
                 )
             if isinstance(question, str) and _norm_question(question) != _norm_question(items[index]["question"]):
@@ -258,8 +301,8 @@ class GSM8KScorer(Scorer):
                 hint='each line needs the model\'s output as "prediction"',
             )
         value = obj["prediction"]
-        if value is None:
-            return None
+        if value is None or isinstance(value, BadNumber):
+            return value
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise InvalidInput(
                 f"predictions, line {line}: 'prediction' must be text, got {type(value).__name__}",

@@ -80,6 +80,10 @@ class Store:
     url: str = ""
     #: True when ``put(..., create_only=True)`` is atomic against concurrent writers.
     atomic_create: bool = True
+    #: True when the backend lists from ``start_after`` itself (S3's StartAfter); False when a listing
+    #: returns the whole prefix and ``start_after`` is applied afterwards (the Hub), so that a reader
+    #: should narrow the prefix instead.
+    native_start_after: bool = True
 
     # -- public API -----------------------------------------------------------------
     def get(self, key: str) -> bytes:

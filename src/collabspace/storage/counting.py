@@ -25,6 +25,7 @@ class CountingStore(Store):
     def __init__(self, inner: Store, latency: float = 0.0) -> None:
         self.inner = inner
         self.url = inner.url
+        self.native_start_after = inner.native_start_after
         self.latency = latency
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()

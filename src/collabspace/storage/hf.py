@@ -9,8 +9,15 @@ product must know about (see :attr:`HFBucketStore.atomic_create`):
   by construction (timestamp + agent id + topic in messages, agent id in
   artifacts and results), so two agents never race for one key; the read-back
   turns the rare same-agent collision into an AlreadyExists instead of a silent loss.
-* **no start-after listing**: a listing fetches the tree under the enclosing
-  folder (one call, paginated by the client) and filters client-side.
+* **no start-after listing**: a listing asks ``list_bucket_tree`` for the key
+  prefix itself, as the raw string the server matches (``message_board/20261201``
+  lists that day only, not the folder), and drops what precedes ``start_after``
+  client-side. The tree comes in pages of about 1,000 entries, one API call each,
+  so a poll of one day costs one call whatever the size of the board.
+
+Downloads hand ``download_bucket_files`` the ``BucketFile`` objects of the most
+recent listings (see :class:`_Listings`) instead of paths, which saves its
+``paths-info`` call (one API call per 1,000 paths); unknown keys go by path.
 
 For true create-only semantics on a Hugging Face bucket, use its S3-compatible
 endpoint with an ``s3://`` address instead (see the README).
@@ -26,6 +33,7 @@ import contextlib
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +43,13 @@ from .base import ObjectInfo, Store, check_key
 
 MAX_RETRIES = 5
 MAX_WAIT_SECONDS = 300.0
+
+#: The file objects of at most this many recent listings are remembered for downloads ...
+LISTINGS_KEPT = 16
+#: ... holding at most this many files in all (a listing alone larger than this is not remembered) ...
+LISTED_FILES_KEPT = 100_000
+#: ... and used for at most this many seconds after their listing.
+LISTING_MAX_AGE = 60.0
 
 
 def parse_hf_url(url: str) -> tuple[str, str]:
@@ -69,6 +84,59 @@ def _retry_after(exc: BaseException) -> float | None:
         return None
 
 
+class _Listings:
+    """The ``BucketFile`` objects the most recent listings returned, for downloads; thread-safe.
+
+    A path's object is the one the *newest* remembered listing whose raw prefix
+    covers the path returned for exactly that path; if that listing did not
+    return the path, or is older than :data:`LISTING_MAX_AGE`, the path is
+    unknown and is downloaded by path. The store forgets a path after writing or
+    deleting it (so it reads its own writes), and a listing that overlapped such
+    a write is not remembered. Another writer's overwrite after a listing is read
+    as that listing saw it (the object names the content by its xet hash).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._by_prefix: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+        self._writes = 0
+
+    def generation(self) -> int:
+        """Taken before a listing; hand it back to :meth:`remember`."""
+        with self._lock:
+            return self._writes
+
+    def remember(self, remote_prefix: str, files: dict[str, Any], generation: int) -> None:
+        with self._lock:
+            self._by_prefix.pop(remote_prefix, None)
+            if generation != self._writes:
+                return  # a write of ours overlapped the listing: it may hold the old object
+            self._by_prefix[remote_prefix] = (self._clock(), files)
+            total = sum(len(f) for _, f in self._by_prefix.values())
+            while self._by_prefix and (len(self._by_prefix) > LISTINGS_KEPT or total > LISTED_FILES_KEPT):
+                _, (_, dropped) = self._by_prefix.popitem(last=False)
+                total -= len(dropped)
+
+    def lookup(self, path: str) -> Any:
+        """The listed object of ``path``, or None."""
+        now = self._clock()
+        with self._lock:
+            for prefix, (when, files) in reversed(self._by_prefix.items()):
+                if path.startswith(prefix):
+                    found = files.get(path) if now - when <= LISTING_MAX_AGE else None
+                    return found if found is not None and found.path == path else None
+        return None
+
+    def forget(self, paths: list[str]) -> None:
+        """Drop ``paths`` (written or deleted by us) from every remembered listing."""
+        with self._lock:
+            self._writes += 1
+            for _, files in self._by_prefix.values():
+                for path in paths:
+                    files.pop(path, None)
+
+
 class HFBucketStore(Store):
     """A Hugging Face bucket, or a prefix inside one.
 
@@ -80,6 +148,7 @@ class HFBucketStore(Store):
     """
 
     atomic_create = False
+    native_start_after = False  # listings take a raw prefix; readers narrow it (the board lists by day)
 
     def __init__(self, bucket_id: str, prefix: str = "", *, api: Any = None, sleep: Callable[[float], None] = time.sleep) -> None:
         if api is None:
@@ -90,8 +159,9 @@ class HFBucketStore(Store):
         self.prefix = prefix.strip("/")
         self.url = f"hf://buckets/{bucket_id}" + (f"/{self.prefix}" if self.prefix else "")
         self.sleep = sleep
-        self.calls = 0  # API calls made, for reports and benchmarks
+        self.calls = 0  # HfApi method calls made, for reports and benchmarks
         self._lock = threading.Lock()
+        self._listings = _Listings()
 
     # -- helpers -----------------------------------------------------------------------
     def _full(self, key: str) -> str:
@@ -123,10 +193,39 @@ class HFBucketStore(Store):
     def _get(self, key: str) -> bytes:
         return b"".join(self._iter_get(key))
 
+    def _write(self, keys: list[str], **batch: Any) -> None:
+        """One ``batch_bucket_files`` call; the keys' listed objects are forgotten, even if it fails."""
+        try:
+            self._call(keys[0], "batch_bucket_files", self.bucket_id, **batch)
+        finally:
+            self._listings.forget([self._full(k) for k in keys])
+
+    def _sources(self, keys: list[str]) -> list[Any]:
+        """What to hand ``download_bucket_files`` per key: its listed ``BucketFile``, else its path."""
+        return [self._listings.lookup(self._full(k)) or self._full(k) for k in keys]
+
+    def _download(self, keys: list[str], dests: list[Path], *, raise_on_missing_files: bool) -> None:
+        """One ``download_bucket_files`` call. Listed objects skip its paths-info call; if one of them
+        has gone since its listing (the resolve HEAD of the first file fails), retry them by path."""
+        sources = self._sources(keys)
+        try:
+            self._call(keys[0], "download_bucket_files", self.bucket_id,
+                       [(source, str(d)) for source, d in zip(sources, dests)],
+                       raise_on_missing_files=raise_on_missing_files)
+        except NotFound:
+            if all(isinstance(source, str) for source in sources):
+                raise
+            self._listings.forget([self._full(k) for k in keys])
+            for d in dests:
+                d.unlink(missing_ok=True)  # empty files are written before the first request
+            self._call(keys[0], "download_bucket_files", self.bucket_id,
+                       [(self._full(k), str(d)) for k, d in zip(keys, dests)],
+                       raise_on_missing_files=raise_on_missing_files)
+
     def _put(self, key: str, data: bytes, create_only: bool) -> None:
         if create_only and self._exists(key):
             raise _already(self, key)
-        self._call(key, "batch_bucket_files", self.bucket_id, add=[(data, self._full(key))])
+        self._write([key], add=[(data, self._full(key))])
         if create_only and self._get(key) != data:
             # someone wrote the same key between our check and our write; theirs stands
             raise _already(self, key)
@@ -135,8 +234,7 @@ class HFBucketStore(Store):
         """One ``download_bucket_files`` call for all the keys."""
         with tempfile.TemporaryDirectory(prefix="collab-hf-") as tmp:
             dests = [Path(tmp) / str(i) for i in range(len(keys))]
-            self._call(keys[0], "download_bucket_files", self.bucket_id,
-                       [(self._full(k), str(d)) for k, d in zip(keys, dests)], raise_on_missing_files=False)
+            self._download(keys, dests, raise_on_missing_files=False)
             return {k: (d.read_bytes() if d.exists() else None) for k, d in zip(keys, dests)}
 
     def _put_file(self, key: str, path: Path, progress: Callable[[int], None] | None) -> None:
@@ -144,8 +242,7 @@ class HFBucketStore(Store):
 
     def _put_files(self, pairs: list[tuple[str, Path]], progress: Callable[[int], None] | None, workers: int) -> None:
         """One ``batch_bucket_files`` call, uploading from the paths (a checkpoint is never read into memory)."""
-        self._call(pairs[0][0], "batch_bucket_files", self.bucket_id,
-                   add=[(str(path), self._full(key)) for key, path in pairs])
+        self._write([key for key, _ in pairs], add=[(str(path), self._full(key)) for key, path in pairs])
         if progress:
             for _, path in pairs:
                 progress(path.stat().st_size)
@@ -153,8 +250,7 @@ class HFBucketStore(Store):
     def _iter_get(self, key: str) -> Iterator[bytes]:
         with tempfile.TemporaryDirectory(prefix="collab-hf-") as tmp:
             dest = Path(tmp) / "object"
-            self._call(key, "download_bucket_files", self.bucket_id, [(self._full(key), str(dest))],
-                       raise_on_missing_files=True)
+            self._download([key], [dest], raise_on_missing_files=True)
             if not dest.exists():
                 raise NotFound(f"{key!r} not found in {self.url}", hint="list what exists with: collab ls")
             with dest.open("rb") as f:
@@ -166,23 +262,31 @@ class HFBucketStore(Store):
         for key in items:
             check_key(key)
         if items:
-            self._call(next(iter(items)), "batch_bucket_files", self.bucket_id,
-                       add=[(data, self._full(key)) for key, data in items.items()])
+            self._write(list(items), add=[(data, self._full(key)) for key, data in items.items()])
 
     def _list(self, prefix: str, start_after: str | None) -> Iterator[ObjectInfo]:
-        folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
-        remote = self._full(folder) if folder else (self.prefix or None)
-        entries = self._call(prefix or "/", "list_bucket_tree", self.bucket_id, remote, recursive=True)
+        """One ``list_bucket_tree`` of the raw prefix (one API call per ~1,000 files under it).
+
+        The server matches ``prefix`` as a raw string, not as a folder (the installed
+        ``huggingface_hub`` says so where it filters the extra entries out:
+        ``HfFileSystem._list_bucket_tree_with_folders``, ``cli/_skills.py``); the
+        listing is recursive because ``recursive=False`` stops at the first level.
+        Entries outside the prefix are dropped anyway, should a server return them.
+        """
+        remote = self._full(prefix) if prefix else (self.prefix + "/" if self.prefix else "")
+        generation = self._listings.generation()
+        entries = self._call(prefix or "/", "list_bucket_tree", self.bucket_id, remote or None, recursive=True)
+        files: dict[str, Any] = {}
         infos = []
         for entry in entries:
-            if getattr(entry, "type", "file") != "file":
+            if getattr(entry, "type", "file") != "file" or not entry.path.startswith(remote):
                 continue
-            if self.prefix and not entry.path.startswith(self.prefix + "/"):
-                continue
+            files[entry.path] = entry
             key = self._rel(entry.path)
-            if key.startswith(prefix) and (start_after is None or key > start_after):
-                infos.append(ObjectInfo(key=key, size=entry.size, last_modified=entry.mtime or entry.uploaded_at,
+            if start_after is None or key > start_after:
+                infos.append(ObjectInfo(key=key, size=entry.size, last_modified=entry.uploaded_at or entry.mtime,
                                         etag=entry.xet_hash))
+        self._listings.remember(remote, files, generation)
         infos.sort(key=lambda i: i.key)
         return iter(infos)
 
@@ -190,7 +294,7 @@ class HFBucketStore(Store):
         found = self._call(key, "get_bucket_paths_info", self.bucket_id, [self._full(key)])
         for entry in found:
             if entry.path == self._full(key):
-                return ObjectInfo(key=key, size=entry.size, last_modified=entry.mtime or entry.uploaded_at,
+                return ObjectInfo(key=key, size=entry.size, last_modified=entry.uploaded_at or entry.mtime,
                                   etag=entry.xet_hash)
         raise NotFound(f"{key!r} not found in {self.url}", hint="list what exists with: collab ls")
 
@@ -203,7 +307,7 @@ class HFBucketStore(Store):
 
     def _delete(self, key: str) -> None:
         self._head(key)
-        self._call(key, "batch_bucket_files", self.bucket_id, delete=[self._full(key)])
+        self._write([key], delete=[self._full(key)])
 
 
 class _RateLimited(Exception):

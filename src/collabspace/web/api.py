@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..domain.leaderboard import Row
+from ..domain.leaderboard import build as build_leaderboard
 from ..domain.messages import Message, mentions
 from ..errors import InvalidInput
 from .live import LiveSpace
@@ -89,41 +89,14 @@ def search(live: LiveSpace, query: str, *, limit: int = 50) -> dict[str, Any]:
     return {"query": query, "messages": [message(live, m) for m in found]}
 
 
-def _row(row: Row, live: LiveSpace) -> dict[str, Any]:
-    when = live.results.times.get(row.file)
-    return {**row.to_dict(), "time": when.isoformat() if when else None}
-
-
 def leaderboard(live: LiveSpace) -> dict[str, Any]:
-    """Every row (baselines, ranked results, invalid ones) with its result's time; per track, the best-so-far line."""
-    spec = live.space.spec
-    lb = live.results.leaderboard
-    if lb is None:
-        return {"metric": spec.metric.name, "direction": spec.metric.direction, "results": 0, "rows": [], "tracks": [],
-                "leader": None, "flagged": {}, "problems": [], "version": live.version}
-    higher = spec.metric.direction == "higher"
-    data = lb.to_dict()
-    rows = [_row(r, live) for r in lb.rows]
-    tracks = []
-    for section in lb.sections:
-        points = sorted((r for r in rows if r["track"] == section.track and r["status"] not in ("baseline", "invalid")
-                         and r["time"]), key=lambda r: (r["time"], r["file"]))
-        line: list[dict[str, Any]] = []
-        for r in points:
-            if not line or (r["score"] > line[-1]["score"] if higher else r["score"] < line[-1]["score"]):
-                line.append({"time": r["time"], "score": r["score"], "agent_id": r["agent_id"], "file": r["file"],
-                             "experiment": r["experiment"]})
-        tracks.append({"id": section.track, "title": section.title, "best_line": line})
+    """The leaderboard as :meth:`Leaderboard.to_dict` gives it (every row, per track the headline and best-so-far line).
+
+    ``leader`` is the rank-1 row of the first track; the headline "best" is ``headline``.
+    """
+    lb = live.results.leaderboard or build_leaderboard(live.space.spec, [], present=set())
     top = lb.top(1)
-    return {
-        **data,
-        "title": spec.task.title,
-        "rows": rows,
-        "best": [_row(r, live) for r in lb.best],
-        "tracks": tracks,
-        "leader": _row(top[0], live) if top else None,
-        "version": live.version,
-    }
+    return {**lb.to_dict(), "leader": top[0].to_dict() if top else None, "version": live.version}
 
 
 def claims(live: LiveSpace) -> dict[str, Any]:
@@ -164,10 +137,10 @@ def agents(live: LiveSpace) -> dict[str, Any]:
 
 
 def stats(live: LiveSpace) -> dict[str, Any]:
-    """The header's numbers: agents, messages, threads, results and the best score."""
+    """The header's numbers: agents, messages, threads, results and the headline "best" (the leaderboard's)."""
     spec = live.space.spec
     lb = live.results.leaderboard
-    top = lb.top(1) if lb else []
+    best = lb.headline if lb else None
     return {
         "title": spec.task.title,
         "task": spec.task.id,
@@ -178,7 +151,7 @@ def stats(live: LiveSpace) -> dict[str, Any]:
         "messages": len(live.board.messages),
         "threads": live.board.threads,
         "results": len(lb.result_keys) if lb else 0,
-        "best": _row(top[0], live) if top else None,
+        "best": best.to_dict() if best else None,
         "claims": sum(1 for c in live.claims if c.status == "active" and c.ended is None),
         "version": live.version,
     }

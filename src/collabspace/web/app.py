@@ -184,13 +184,15 @@ class BackgroundServer:
         self.stop()
 
 
-def serve(space: Space | str, host: str = "127.0.0.1", port: int = 8000, *, open_browser: bool = False) -> None:
+def serve(space: Space | str, host: str = "127.0.0.1", port: int = 8000, *, open_browser: bool = False,
+          refresh: float | None = None) -> None:
     """Serve the dashboard until interrupted (Ctrl-C).
 
     Args:
         space: an opened :class:`Space` or an address.
         host, port: where to listen (127.0.0.1:8000 by default: this machine only).
         open_browser: open the dashboard in the default browser once it is up.
+        refresh: seconds between looks at the store (default: 1 on a folder, 10 on S3 and the Hub).
 
     Raises:
         NotFound: there is no space at the address.
@@ -200,7 +202,7 @@ def serve(space: Space | str, host: str = "127.0.0.1", port: int = 8000, *, open
 
     space = Space.open(space) if isinstance(space, str) else space
     print(f"Reading {space.url} ...", file=sys.stderr)
-    app = create_app(space)
+    app = create_app(space, live=LiveSpace(space, interval=refresh))
     app.state.live.refresh(force=True)
     app.state.live.start()
     shown = f"[{host}]" if ":" in host else host

@@ -11,10 +11,16 @@ straight from the bucket's public URL, the way the Hub serves a bucket::
                                                            {type, path, size, xetHash, mtime, uploadedAt},
                                                            further pages in the Link header
 
+The page draws the space's ``leaderboard.json`` (written by collabspace next to
+``LEADERBOARD.md``, see :mod:`collabspace.domain.leaderboard`) as it is: ranks,
+statuses, flags, score texts, the headline and the best-so-far line. It never ranks
+or judges results itself. Without a ``leaderboard.json`` (a space of an older
+version) or without access, it shows the spec's baselines under a banner.
+
 The page's settings are constants at the top of its script (``BUCKET_URL``,
 ``TREE_URL``, ``LEADERBOARD_URL``, ``METRIC_NAME``, ``METRIC_DIRECTION``,
-``FALLBACK_ENTRIES``, ...), filled in here from the spec; ``?bucket=URL`` overrides
-the bucket for one visit (``?leaderboard=URL``: just the ``LEADERBOARD.md``).
+``FALLBACK_LEADERBOARD``, ...), filled in here from the spec; ``?bucket=URL`` overrides
+the bucket for one visit (``?leaderboard=URL``: just the ``leaderboard.json``).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import Any
 import yaml
 
 from ..domain import paths
+from ..domain.leaderboard import build, score_text
 from ..domain.spec import Spec
 from ..errors import InvalidInput
 
@@ -92,7 +99,7 @@ def page_urls(bucket_url: str) -> dict[str, Any]:
     m = _HUB_BUCKET.match(url)
     if m is None:  # a plain web folder (e.g. a public S3 bucket): files only, no listings
         return {"bucket_page": url, "file_url": url + "/", "tree_url": None,
-                "leaderboard_url": f"{url}/{paths.LEADERBOARD}", "prefix": "", "label": url}
+                "leaderboard_url": f"{url}/{paths.LEADERBOARD_JSON}", "prefix": "", "label": url}
     prefix = (m["prefix"] or "").strip("/")
     prefix = prefix + "/" if prefix else ""
     base = f"{m['hub']}/buckets/{m['ns']}/{m['name']}"
@@ -100,7 +107,7 @@ def page_urls(bucket_url: str) -> dict[str, Any]:
         "bucket_page": base,
         "file_url": f"{base}/resolve/{prefix}",
         "tree_url": f"{m['hub']}/api/buckets/{m['ns']}/{m['name']}/tree/{prefix}",
-        "leaderboard_url": f"{base}/resolve/{prefix}{paths.LEADERBOARD}",
+        "leaderboard_url": f"{base}/resolve/{prefix}{paths.LEADERBOARD_JSON}",
         "prefix": prefix,
         "label": f"{m['ns']}/{m['name']}" + (f"/{prefix.rstrip('/')}" if prefix else ""),
     }
@@ -118,13 +125,9 @@ def _js(value: Any) -> str:
     return text
 
 
-def fallback_entries(spec: Spec) -> list[dict[str, Any]]:
-    """The rows the page shows when the bucket cannot be read: the spec's baselines."""
-    return [
-        {"agent": "baseline", "experiment": b.name, "score": b.score, "status": "baseline", "notes": b.notes,
-         **({"track": b.track} if b.track else {})}
-        for b in spec.baselines
-    ]
+def fallback_leaderboard(spec: Spec) -> dict[str, Any]:
+    """What the page shows when it cannot read ``leaderboard.json``: the leaderboard of no results (the baselines)."""
+    return build(spec, [], present=set()).to_dict()
 
 
 def page_config(spec: Spec, bucket_url: str, *, title: str | None = None) -> dict[str, Any]:
@@ -139,15 +142,13 @@ def page_config(spec: Spec, bucket_url: str, *, title: str | None = None) -> dic
         "BUCKET_URL": bucket_url.strip().rstrip("/"),
         "TREE_URL": urls["tree_url"],
         "LEADERBOARD_URL": urls["leaderboard_url"],
-        "FALLBACK_ENTRIES": fallback_entries(spec),
-        "ORGANIZERS": list(spec.organizers),
-        "TRACKS": [t.id for t in spec.tracks],
+        "FALLBACK_LEADERBOARD": fallback_leaderboard(spec),
         "LAYOUT": {
-            "leaderboard": paths.LEADERBOARD,
+            "leaderboard": paths.LEADERBOARD_JSON,
+            "table": paths.LEADERBOARD,
             "results": paths.RESULTS,
             "board": paths.BOARD,
             "agents": paths.AGENTS,
-            "verdicts": paths.VERDICTS,
         },
         "REFRESH_SECONDS": REFRESH_SECONDS,
     }
@@ -156,9 +157,9 @@ def page_config(spec: Spec, bucket_url: str, *, title: str | None = None) -> dic
 _CONFIG_NOTES = {
     "METRIC_DIRECTION": '"higher" or "lower": which scores are better',
     "BUCKET_URL": "the bucket's public URL (+ the space's folder in it); ?bucket=URL overrides it for one visit",
-    "TREE_URL": "listings: TREE_URL + folder + '?recursive=true' (null: no listings, LEADERBOARD.md only)",
-    "LEADERBOARD_URL": "the raw LEADERBOARD.md; ?leaderboard=URL overrides it",
-    "FALLBACK_ENTRIES": "shown when the bucket cannot be read (e.g. private, visitor not signed in)",
+    "TREE_URL": "listings: TREE_URL + folder + '?recursive=true' (null: no listings, leaderboard.json only)",
+    "LEADERBOARD_URL": "the raw leaderboard.json (what the page draws); ?leaderboard=URL overrides it",
+    "FALLBACK_LEADERBOARD": "shown when leaderboard.json cannot be read (private bucket, or an older space)",
     "REFRESH_SECONDS": "how often the page re-reads the bucket",
 }
 
@@ -205,7 +206,8 @@ def _readme(spec: Spec, config: dict[str, Any]) -> str:
     }
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
     arrow = "higher is better" if spec.metric.direction == "higher" else "lower is better"
-    baselines = "".join(f"- {b.name}: {b.score:g}" + (f" ({b.notes})" if b.notes else "") + "\n" for b in spec.baselines)
+    baselines = "".join(f"- {b.name}: {score_text(b.score)}" + (f" ({b.notes})" if b.notes else "") + "\n"
+                        for b in spec.baselines)
     return (
         f"---\n{front}---\n\n"
         f"# {config['TITLE']}\n\n"
@@ -214,11 +216,13 @@ def _readme(spec: Spec, config: dict[str, Any]) -> str:
         "there is no server behind it. It shows:\n\n"
         f"- a chart of every result's **{spec.metric.name}** ({arrow}) against time, with the best-so-far line "
         "and the baselines as reference lines;\n"
-        f"- the leaderboard table from `{paths.LEADERBOARD}` and the result files in `{paths.RESULTS}`: rank, "
-        "agent, score, experiment, status (verified, self-reported, invalid) and date;\n"
+        f"- the leaderboard from `{paths.LEADERBOARD_JSON}`, the twin of `{paths.LEADERBOARD}` that collabspace "
+        "writes at every submit: rank, agent, score, experiment, status (verified, self-reported, invalid, "
+        "flagged) and date, exactly as `collab leaderboard` shows them;\n"
         f"- live figures from `{paths.BOARD}`: agents, messages and the latest message.\n\n"
         "It re-reads the bucket every minute. If the bucket is private, sign in to Hugging Face with an account "
-        "that can read it; without access the page shows the reference entries below.\n\n"
+        "that can read it; without access (or before the space has a leaderboard.json) the page shows the "
+        "reference entries below.\n\n"
         + (f"Reference entries:\n\n{baselines}\n" if baselines else "")
         + "Generated by collabspace with `collab export-space`. "
         "To point the page at another bucket, edit the constants at the top of the script in `index.html` "

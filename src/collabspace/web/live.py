@@ -1,38 +1,28 @@
 """The dashboard's view of a space, kept fresh cheaply.
 
 Many browser tabs poll the JSON API every two seconds; the store must not be
-listed per request. :class:`LiveSpace` holds a snapshot that requests read
-without waiting; under ``collab serve`` a background thread (:meth:`LiveSpace.start`)
-refreshes it every :data:`REFRESH_SECONDS` (without one, a request refreshes it
-when it is older than that):
+listed per request. :class:`LiveSpace` holds the latest snapshot of the space's
+read model (:meth:`Space.refresh <collabspace.space.Space.refresh>`: one listing
+per prefix) that requests read without waiting; under ``collab serve`` a
+background thread (:meth:`LiveSpace.start`) refreshes it every ``interval``
+seconds (:func:`default_interval`: 1 s on a local folder, 10 s on S3 and the
+Hub, where requests are billed). Without one, a request refreshes it when it is
+older than that.
 
-* the board: ``space.board.sync()`` (one listing after the index's watermark);
-  the messages are re-read from the local index only when its arrival counter or
-  size changed (a post by another process on this machine lands in the shared
-  index directly, so the sync alone cannot tell);
-* the results: one listing of the results and of the verdicts; the leaderboard is
-  rebuilt (``space.leaderboard()``, ``space.results()``) only when those listings
-  changed, or when the board changed while something is invalid (a new message
-  may build on an invalid result and must be flagged);
-* the claims, recomputed at each refresh (they expire with time);
-* the registrations: every :data:`AGENTS_SECONDS`, or at once when an unknown agent posts.
-
-Everything derived (rendered HTML, reply counts, threads, last seen) is cached
-per message, since messages are immutable.
+What the pages derive from messages (rendered HTML, reply counts, threads, last
+seen) is rebuilt only when the board's version changed, and cached per message,
+since messages are immutable. Claims are recomputed at each refresh (they expire
+with time) from the board index, without a request.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from ..domain import paths
 from ..domain.agents import Registration
 from ..domain.claims import Claim
 from ..domain.leaderboard import Leaderboard
@@ -40,10 +30,16 @@ from ..domain.messages import Message
 from ..space import Space
 from .render import Rendered, render_body
 
-#: The longest a poll waits before the board and results are looked at again.
+#: The longest a poll waits before a local folder is looked at again.
 REFRESH_SECONDS = 1.0
-#: How often the registrations (``agents/``) are re-read.
-AGENTS_SECONDS = 15.0
+#: The same on stores that bill requests (S3, the Hub).
+REMOTE_REFRESH_SECONDS = 10.0
+
+
+def default_interval(url: str) -> float:
+    """How often the dashboard looks at the store by default: every second on a local folder or in
+    memory, every :data:`REMOTE_REFRESH_SECONDS` on S3 and the Hub."""
+    return REMOTE_REFRESH_SECONDS if url.startswith(("s3://", "hf://")) else REFRESH_SECONDS
 
 
 @dataclass
@@ -77,13 +73,10 @@ class BoardState:
 
 @dataclass
 class ResultsState:
-    """The leaderboard, each result's time, and a version that changes when either does."""
+    """The leaderboard and a version that changes when it does."""
 
     leaderboard: Leaderboard | None = None
-    times: dict[str, datetime] = field(default_factory=dict)
     version: str = "0"
-    listing: tuple[tuple[str, int], ...] = ()
-    board_version: str = ""
 
 
 class LiveSpace:
@@ -95,14 +88,13 @@ class LiveSpace:
         monotonic: the clock for the interval (tests pass their own).
     """
 
-    def __init__(self, space: Space, *, interval: float = REFRESH_SECONDS,
+    def __init__(self, space: Space, *, interval: float | None = None,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.space = space
-        self.interval = interval
+        self.interval = default_interval(space.url) if interval is None else interval
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._checked = float("-inf")
-        self._agents_at = float("-inf")
         self._rendered: dict[str, Rendered] = {}
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -121,18 +113,18 @@ class LiveSpace:
         self.refresh()
 
     def refresh(self, *, force: bool = False) -> None:
-        """Look at the store again if the last look is older than the interval (or ``force``)."""
+        """Look at the store again (one listing per prefix) if the last look is older than the interval
+        (or ``force``)."""
         with self._lock:
-            now = self._monotonic()
-            if not force and now - self._checked < self.interval:
+            if not force and self._monotonic() - self._checked < self.interval:
                 return
-            self._refresh_board()
-            self._refresh_results()
-            self.claims = self.space.claims(all=True)
-            known = {r.agent for r in self.registrations}
-            if force or now - self._agents_at >= AGENTS_SECONDS or any(a not in known for a in self.board.posts):
-                self.registrations = self.space.agents()
-                self._agents_at = now
+            snap = self.space.refresh()
+            if snap.board_version != self.board.version:
+                self.board = BoardState.build(self.space.messages(), snap.board_version)
+            if snap.leaderboard is not self.results.leaderboard:  # the read model keeps it while nothing changed
+                self.results = ResultsState(snap.leaderboard, str(int(self.results.version) + 1))
+            self.claims = self.space.claims(all=True, sync=False)
+            self.registrations = snap.registrations
             self._checked = self._monotonic()
 
     def start(self) -> LiveSpace:
@@ -155,28 +147,6 @@ class LiveSpace:
                 self.error = None
             except Exception as exc:  # noqa: BLE001 -- a store hiccup: keep the last snapshot, report it, retry
                 self.error = exc
-
-    def _refresh_board(self) -> None:
-        board = self.space.board
-        board.sync()
-        version = f"{board.index.last_seq()}.{board.index.count()}"
-        if version != self.board.version:
-            self.board = BoardState.build(board.index.messages(), version)
-
-    def _refresh_results(self) -> None:
-        listing = tuple((i.key, i.size) for prefix in (paths.RESULTS, paths.VERDICTS) for i in self.space.ls(prefix))
-        old = self.results
-        watches_board = old.leaderboard is not None and (
-            old.leaderboard.flagged or any(r.status == "invalid" for r in old.leaderboard.rows))
-        if old.leaderboard is not None and listing == old.listing and (
-                not watches_board or old.board_version == self.board.version):
-            return
-        lb = self.space.leaderboard()
-        times = {r.key: r.timestamp for r in self.space.results() if r.timestamp is not None}
-        digest = hashlib.sha1(
-            json.dumps([lb.to_dict(), sorted((k, t.isoformat()) for k, t in times.items())], default=str).encode()
-        ).hexdigest()[:16]
-        self.results = ResultsState(lb, times, digest, listing, self.board.version)
 
     def rendered(self, message: Message) -> Rendered:
         """The message's body as safe HTML (cached: messages never change)."""

@@ -19,6 +19,8 @@
   function link(href, text, cls) { const a = el("a", cls, text); a.href = href; return a; }
   const clip = (s, n) => (s && s.length > n ? s.slice(0, n - 1) + "…" : s || "");
   const better = (a, b) => (HIGHER ? a > b : a < b);
+  // Scores of rows come as the leaderboard's score_text (one precision rule, domain/leaderboard.py);
+  // fmtScore is only for the chart's axis and for numbers that are not leaderboard rows.
   function fmtScore(v) {
     if (v === null || v === undefined || !Number.isFinite(v)) return "–";
     const a = Math.abs(v);
@@ -301,7 +303,7 @@
       if (r.status === "baseline") who.textContent = "baseline";
       else who.appendChild(link(`/?agent=${encodeURIComponent(r.agent_id)}`, r.agent_id));
       tr.appendChild(who);
-      tr.appendChild(el("td", "num score", fmtScore(r.score)));
+      tr.appendChild(el("td", "num score", r.score_text));
       tr.appendChild(el("td", "exp", r.experiment));
       tr.appendChild(el("td", "hide-sm model", r.model));
       tr.appendChild(statusCell(r));
@@ -381,9 +383,9 @@
           label: (item) => {
             const r = item.raw.r || {};
             const kind = item.dataset.kind;
-            if (kind === "baseline") return `${item.dataset.label}: ${fmtScore(r.score)}`;
-            if (kind === "best") return `Best so far: ${fmtScore(r.score)} (${r.agent_id})`;
-            return `${r.agent_id}: ${fmtScore(r.score)} · ${clip(r.experiment, 60)}${r.status === "invalid" ? " (invalid)" : ""}`;
+            if (kind === "baseline") return `${item.dataset.label}: ${r.score_text}`;
+            if (kind === "best") return `Best so far: ${r.score_text} (${r.agent_id})`;
+            return `${r.agent_id}: ${r.score_text} · ${clip(r.experiment, 60)}${r.status === "invalid" ? " (invalid)" : ""}`;
           } } },
       },
     };
@@ -471,12 +473,12 @@
     const ranked = lb.rows.filter((r) => r.rank !== null && r.track === first).slice(0, 5);
     for (const r of ranked) {
       const li = el("li");
-      li.appendChild(el("span", "score", fmtScore(r.score)));
+      li.appendChild(el("span", "score", r.score_text));
       const who = el("span", "what");
       who.appendChild(el("strong", "", r.agent_id));
       who.appendChild(el("span", "muted", " " + clip(r.experiment, 48)));
       li.appendChild(who);
-      if (r.status === "verified") li.appendChild(el("span", "tick", "✓"));
+      if (r.verified) li.appendChild(el("span", "tick", "✓"));  // verified and not flagged
       top.appendChild(li);
     }
     if (!ranked.length) top.appendChild(el("li", "muted", "No results yet."));
@@ -510,7 +512,7 @@
     // From results only (the leaderboard), never from numbers in message text.
     if (best && lastBest && best.file !== lastBest.file && better(best.score, lastBest.score)) {
       const box = $("toast");
-      box.textContent = `🏆 New best: ${fmtScore(best.score)} by ${best.agent_id}` + (best.experiment ? ` · ${clip(best.experiment, 60)}` : "");
+      box.textContent = `🏆 New best: ${best.score_text} by ${best.agent_id}` + (best.experiment ? ` · ${clip(best.experiment, 60)}` : "");
       box.hidden = false;
       box.classList.remove("pop"); void box.offsetWidth; box.classList.add("pop");
       clearTimeout(toastTimer);
@@ -526,8 +528,9 @@
     $("stat-messages-note").textContent = `${s.results.toLocaleString()} result${s.results === 1 ? "" : "s"}`;
     $("stat-threads").textContent = s.threads.toLocaleString();
     $("stat-best-label").textContent = `Best ${s.metric}`;
-    $("stat-best").textContent = s.best ? fmtScore(s.best.score) : "–";
-    $("stat-best-note").textContent = s.best ? `${s.best.agent_id}${s.best.status === "verified" ? " · verified" : ""}` : "no valid result yet";
+    // the leaderboard's headline: the best verified result where the space has a scorer
+    $("stat-best").textContent = s.best ? s.best.score_text : "–";
+    $("stat-best-note").textContent = s.best ? `${s.best.agent_id} · ${s.best.status}` : "no valid result yet";
     $("claims-count").textContent = s.claims ? String(s.claims) : "";
     announce(s.best);
   }

@@ -3,13 +3,14 @@
 /*@CONFIG@*/
 // =============================================================================================
 
-// Everything below reads the bucket and draws the page. Text from the bucket is only ever
-// inserted with textContent (never as HTML), so a result or message cannot inject markup.
+// Everything below reads the bucket and draws the page. The leaderboard itself comes from the
+// space's leaderboard.json, which collabspace writes next to LEADERBOARD.md: this page draws it
+// as it is (ranks, statuses, flags, score texts, headline, best-so-far line) and never ranks,
+// verifies or invalidates anything itself. Text from the bucket is only ever inserted with
+// textContent (never as HTML), so a result or message cannot inject markup.
 (function () {
   const params = new URLSearchParams(window.location.search);
   const HUB_BUCKET = /^(https?:\/\/.+?)\/buckets\/([^\/?#]+)\/([^\/?#]+)(?:\/([^?#]*))?$/;
-  const MAX_FETCH_PER_REFRESH = 300; // result files read per refresh; the rest follow on the next ones
-  const FETCH_WORKERS = 8;
   const HIGHER = METRIC_DIRECTION !== "lower";
 
   // ---- where to read ---------------------------------------------------------------------------
@@ -46,15 +47,16 @@
   // ---- reading, with the visitor's Hugging Face session as a second try -------------------------
   class ReadError extends Error {
     constructor(url, status, kind) {
-      super(kind === "network" ? `network error reading ${url}` : `HTTP ${status} reading ${url}`);
+      super(kind === "network" ? `network error reading ${url}` : kind === "format" ? `${url} is not a collabspace leaderboard.json`
+        : `HTTP ${status} reading ${url}`);
       this.url = url; this.status = status; this.kind = kind;
     }
   }
   let withCredentials = false; // true once the visitor's session was needed and worked
   let credentialsRefused = false; // reset on every refresh: the visitor may have signed in meanwhile
 
-  async function get(url, fresh = true) {
-    const opts = { cache: fresh ? "no-store" : "default", credentials: withCredentials ? "include" : "same-origin" };
+  async function get(url) {
+    const opts = { cache: "no-store", credentials: withCredentials ? "include" : "same-origin" };
     let resp = null;
     try { resp = await fetch(url, opts); } catch (e) { resp = null; }
     const failed = !resp || [401, 403, 404].includes(resp.status);
@@ -86,6 +88,7 @@
     if (cfg.prefix && p.startsWith(cfg.prefix)) p = p.slice(cfg.prefix.length);
     return p;
   }
+  const ms = (iso) => { const t = Date.parse(iso || ""); return Number.isFinite(t) ? t : null; };
 
   /** Every file under `dir` (a listing, following the Link header's pages). */
   async function list(dir) {
@@ -99,194 +102,14 @@
       for (const it of items) {
         if (!it || it.type !== "file" || typeof it.path !== "string") continue;
         const path = relPath(it.path);
-        if (!path.startsWith(dir)) continue;
-        out.push({ path, size: it.size, time: parseTime(it.uploadedAt) || parseTime(it.mtime), xet: it.xetHash });
+        if (path.startsWith(dir)) out.push({ path, time: ms(it.uploadedAt) || ms(it.mtime) });
       }
       url = nextLink(resp.headers.get("Link"));
     }
     return out;
   }
 
-  async function pool(items, workers, fn) {
-    const out = new Array(items.length);
-    let next = 0;
-    const run = async () => {
-      while (next < items.length) {
-        const k = next++;
-        try { out[k] = await fn(items[k]); } catch (e) { out[k] = e; }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(workers, items.length) }, run));
-    return out;
-  }
-
-  // ---- parsing -----------------------------------------------------------------------------------
-  /** A time as ms since the epoch: ISO 8601, "YYYY-MM-DD HH:mm UTC", "YYYYMMDD-HHmmss", a date. */
-  function parseTime(value) {
-    if (value === null || value === undefined || value === "") return null;
-    if (typeof value === "number") return value > 1e12 ? value : value * 1000;
-    const s = String(value).trim();
-    const m = /^(\d{4})-?(\d{2})-?(\d{2})(?:[T\s_-]+(\d{2}):?(\d{2})(?::?(\d{2})(?:\.(\d+))?)?)?\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})?$/i.exec(s);
-    if (m) {
-      const ms = m[7] ? Number((m[7] + "00").slice(0, 3)) : 0;
-      let t = Date.UTC(+m[1], +m[2] - 1, +m[3], +(m[4] || 0), +(m[5] || 0), +(m[6] || 0), ms);
-      const zone = m[8] && /^[+-]/.test(m[8]) ? m[8].replace(":", "") : null;
-      if (zone) t -= (zone[0] === "-" ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(3, 5))) * 60000;
-      return Number.isFinite(t) ? t : null;
-    }
-    const t = Date.parse(s);
-    return Number.isFinite(t) ? t : null;
-  }
-  const hasClock = (text) => /\d{1,2}:\d{2}|T\d{2}/.test(String(text || ""));
-
-  function parseNumber(text) {
-    if (typeof text === "number") return Number.isFinite(text) ? text : NaN;
-    if (typeof text !== "string") return NaN;
-    const m = /[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?/i.exec(text.replace(/,(?=\d{3}\b)/g, ""));
-    return m ? Number(m[0]) : NaN;
-  }
-
-  function cleanCell(text) {
-    return String(text)
-      .replace(/<!--.*?-->/g, "")
-      .replace(/!?\[([^\]]*)\]\([^)]*\)/g, "$1")
-      .replace(/~~|\*\*|__|`/g, "")
-      .trim();
-  }
-
-  function splitRow(line) {
-    let s = line.trim();
-    if (s.startsWith("|")) s = s.slice(1);
-    if (s.endsWith("|") && !s.endsWith("\\|")) s = s.slice(0, -1);
-    const cells = [];
-    let cur = "";
-    for (let i = 0; i < s.length; i++) {
-      if (s[i] === "\\" && s[i + 1] === "|") { cur += "|"; i++; }
-      else if (s[i] === "|") { cells.push(cur.trim()); cur = ""; }
-      else cur += s[i];
-    }
-    cells.push(cur.trim());
-    return cells;
-  }
-  const isSeparator = (line) => /-/.test(line) && /^[\s|:\-]+$/.test(line) && line.includes("|") || /^\s*:?-{3,}:?\s*$/.test(line);
-
-  function columnOf(headers, patterns) {
-    for (const re of patterns) {
-      const i = headers.findIndex((h) => re.test(h));
-      if (i >= 0) return i;
-    }
-    return -1;
-  }
-
-  /** Status words as the leaderboard writes them, and as people write them by hand. */
-  function statusOf(text, struck) {
-    const t = String(text || "").toLowerCase();
-    if (struck || /invalid|rejected|disqualif|✗|❌/.test(t)) return "invalid";
-    if (/baseline|reference/.test(t)) return "baseline";
-    if (/self|unverified|claimed|reported/.test(t)) return "self-reported";
-    if (/verified|✓|✅|\bvalid\b|\bok\b/.test(t)) return "verified";
-    if (/pending|checking|queued/.test(t)) return "pending";
-    return "self-reported";
-  }
-
-  /** Rows of every pipe table in LEADERBOARD.md (a "best per agent" table repeats rows: skipped). */
-  function parseLeaderboard(text) {
-    const lines = String(text).split(/\r?\n/);
-    const rows = [];
-    let heading = "";
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i].trim();
-      const h = /^#{1,6}\s+(.*)$/.exec(line);
-      if (h) { heading = h[1]; continue; }
-      if (!line.includes("|") || i + 1 >= lines.length || !isSeparator(lines[i + 1])) continue;
-      const headers = splitRow(line).map((c) => cleanCell(c).toLowerCase());
-      const body = [];
-      for (i += 2; i < lines.length && lines[i].includes("|") && lines[i].trim(); i++) body.push(lines[i]);
-      i--;
-      if (/best per agent/i.test(heading)) continue;
-      const trackMatch = /track\s+`?([^`]+?)`?\s*$/i.exec(heading);
-      rows.push(...tableRows(headers, body.map(splitRow), trackMatch ? trackMatch[1] : null));
-    }
-    return rows;
-  }
-
-  function tableRows(headers, body, track) {
-    const metric = METRIC_NAME.toLowerCase();
-    const col = {
-      rank: columnOf(headers, [/^(#|rank|pos|position|place)$/]),
-      agent: columnOf(headers, [/^agent(_id| id)?$/, /^(author|who|submitter|by|team|user)$/, /^name$/]),
-      score: columnOf(headers, [new RegExp("^" + metric.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "\\b"), /^score\b/, /^(metric|value)$/]),
-      experiment: columnOf(headers, [/^(experiment|approach|method|submission|run|title)$/, /^(description|notes?)$/]),
-      model: columnOf(headers, [/^model\b/]),
-      status: columnOf(headers, [/^(status|verified|verification|state|valid(ity)?)$/]),
-      date: columnOf(headers, [/^(date|time|timestamp|when|submitted|updated)\b/]),
-      file: columnOf(headers, [/^(result|results|file|artifact|artifacts|link|json)$/]),
-    };
-    if (col.score < 0) { // no named score column: the first mostly numeric one that is not the rank
-      for (let c = 0; c < headers.length && col.score < 0; c++) {
-        if (Object.values(col).includes(c)) continue;
-        const numeric = body.filter((r) => Number.isFinite(parseNumber(cleanCell(r[c] || "")))).length;
-        if (body.length && numeric >= body.length / 2) col.score = c;
-      }
-    }
-    if (col.score < 0) return [];
-    const cell = (r, c) => (c >= 0 && c < r.length ? r[c] : "");
-    const out = [];
-    for (const r of body) {
-      const raw = cell(r, col.score);
-      const struck = /~~/.test(cell(r, col.agent)) || /~~/.test(raw);
-      const statusText = cleanCell(cell(r, col.status));
-      const agent = cleanCell(cell(r, col.agent));
-      let status = statusOf(statusText, struck);
-      if (/^baseline$/i.test(agent) && !statusText) status = "baseline";
-      const link = /\]\(([^)\s]+)\)/.exec(cell(r, col.file));
-      let file = link ? link[1] : cleanCell(cell(r, col.file));
-      if (!/\.json$/i.test(file) || file.includes("://")) file = "";
-      const dateText = cleanCell(cell(r, col.date));
-      const flag = /⚠\s*(.*)$/.exec(statusText);
-      const reason = status === "invalid" ? statusText.replace(/^invalid\s*:?\s*/i, "") : "";
-      out.push({
-        agent: agent || "?", score: parseNumber(cleanCell(raw)), scoreText: cleanCell(raw),
-        experiment: cleanCell(cell(r, col.experiment)), model: cleanCell(cell(r, col.model)),
-        status, flag: flag ? flag[1] || "builds on an invalid result" : "", reason,
-        detail: status === "verified" ? (/\(([^)]*)\)/.exec(statusText) || [])[1] || "" : "",
-        time: parseTime(dateText), precise: hasClock(dateText), file: file.replace(/^\.?\//, ""),
-        track: track || null, source: "leaderboard",
-      });
-    }
-    return out;
-  }
-
-  const str = (v) => (v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v));
-  const ownerOf = (path) => {
-    const m = /_([a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?)\.json$/.exec(path);
-    return m ? m[1] : "";
-  };
-
-  /** A row from a result JSON (required: agent_id, experiment, score; the rest is optional). */
-  function resultRow(file, obj) {
-    if (!obj || typeof obj !== "object" || Array.isArray(obj)) throw new Error("not a JSON object");
-    let score = parseNumber(typeof obj.score === "string" ? obj.score : obj.score);
-    if (!Number.isFinite(score)) score = parseNumber(obj[METRIC_NAME]);
-    const agent = str(obj.agent_id || obj.agent || ownerOf(file.path));
-    if (!Number.isFinite(score) || !agent) throw new Error("no agent_id or no finite score");
-    const claimed = String(obj.status || "").toLowerCase();
-    let status = claimed ? statusOf(claimed, false) : obj.verified === true ? "verified" : "self-reported";
-    if (obj.valid === false || obj.invalid === true) status = "invalid";
-    // "verified" without the verification block is only a claim (the leaderboard says the same)
-    if (status === "verified" && (!obj.verification || typeof obj.verification !== "object")) status = "self-reported";
-    if (status === "baseline") status = "self-reported";
-    const v = obj.verification || {};
-    const stamp = obj.timestamp || obj.date || obj.created_at || obj.submitted_at;
-    return {
-      agent, score, scoreText: "", experiment: str(obj.experiment || obj.name || obj.title),
-      model: str(obj.model), status, flag: "", reason: str(obj.invalid_reason),
-      detail: status === "verified" && v.total ? `${str(v.scorer)} ${str(v.correct)}/${str(v.total)}`.trim() : "",
-      time: parseTime(stamp) || file.time, precise: stamp ? hasClock(stamp) : !!file.time,
-      file: file.path, track: obj.track ? str(obj.track) : null, source: "result",
-    };
-  }
-
+  /** Live figures from the board's file names: messages, authors, the latest stamp. */
   function boardStats(files) {
     const authors = new Set();
     let messages = 0, latest = null;
@@ -304,169 +127,48 @@
     return { messages, authors, latest };
   }
 
-  // ---- loading -----------------------------------------------------------------------------------
-  const resultCache = new Map(); // path -> {stamp, row | error}: result files are immutable
-  const verdictCache = new Map();
+  const isTwin = (v) => v && typeof v === "object" && Array.isArray(v.rows) && Array.isArray(v.tracks);
 
-  async function readResults(files, known) {
-    const wanted = files.filter((f) => {
-      const name = f.path.slice(LAYOUT.results.length);
-      return !name.includes("/") && /\.json$/i.test(name) && !known.has(f.path);
-    });
-    const stamp = (f) => `${f.size}|${f.xet || ""}|${f.time || ""}`;
-    const todo = wanted.filter((f) => !resultCache.has(f.path) || resultCache.get(f.path).stamp !== stamp(f))
-      .sort((a, b) => (b.time || 0) - (a.time || 0))
-      .slice(0, MAX_FETCH_PER_REFRESH);
-    await pool(todo, FETCH_WORKERS, async (f) => {
-      let entry;
-      try {
-        const resp = await get(fileUrl(f.path), false);
-        entry = { stamp: stamp(f), row: resultRow(f, JSON.parse(await resp.text())) };
-      } catch (e) {
-        entry = { stamp: stamp(f), error: String(e.message || e) };
-      }
-      resultCache.set(f.path, entry);
-    });
-    const rows = [], problems = [];
-    let pending = 0;
-    for (const f of wanted) {
-      const hit = resultCache.get(f.path);
-      if (!hit) pending++;
-      else if (hit.row) rows.push(hit.row);
-      else problems.push(`${f.path}: ${hit.error}`);
-    }
-    return { rows, problems, pending };
-  }
-
-  async function applyVerdicts(rows, verdictFiles) {
-    const names = new Map(verdictFiles.map((f) => [f.path.slice(LAYOUT.verdicts.length), f]));
-    await pool(rows.filter((r) => r.source === "result" && r.status !== "invalid"), FETCH_WORKERS, async (row) => {
-      const f = names.get(row.file.split("/").pop());
-      if (!f) return;
-      if (!verdictCache.has(f.path)) {
-        try { verdictCache.set(f.path, JSON.parse(await (await get(fileUrl(f.path), false)).text())); }
-        catch (e) { verdictCache.set(f.path, null); }
-      }
-      const v = verdictCache.get(f.path);
-      // only the result's owner or an organizer can invalidate it
-      if (v && typeof v === "object" && (v.by === ownerOf(row.file) || v.by === row.agent || ORGANIZERS.includes(v.by))) {
-        row.status = "invalid";
-        row.reason = `invalidated by ${str(v.by)}: ${str(v.reason)}`;
-      }
-    });
-  }
-
-  const sameRow = (a, b) => a.agent === b.agent && Math.abs(a.score - b.score) < 1e-9 && a.experiment === b.experiment;
-
+  // ---- loading: leaderboard.json, plus listings for the live figures ------------------------------
   async function load() {
     credentialsRefused = false;
     const errors = {};
     const settle = (name, promise) => promise.catch((e) => { errors[name] = e; return null; });
     const listing = (name, dir) => (cfg.treeUrl ? settle(name, list(dir)) : Promise.resolve(null));
-    const [lbText, resultFiles, boardFiles, agentFiles, verdictFiles] = await Promise.all([
+    const [text, boardFiles, agentFiles, resultFiles] = await Promise.all([
       settle("leaderboard", get(cfg.leaderboardUrl).then((r) => r.text())),
-      listing("results", LAYOUT.results),
       listing("board", LAYOUT.board),
       listing("agents", LAYOUT.agents),
-      listing("verdicts", LAYOUT.verdicts),
+      listing("results", LAYOUT.results),
     ]);
-    const readable = lbText !== null || resultFiles !== null || boardFiles !== null;
-    const data = { errors, readable, problems: [], pending: 0, rows: [], baselines: [], stats: null };
-    if (!readable) {
-      data.rows = FALLBACK_ENTRIES.map((e) => ({
-        agent: str(e.agent || (e.status === "baseline" ? "baseline" : "?")), score: parseNumber(e.score), scoreText: "",
-        experiment: str(e.experiment || e.name), model: str(e.model || e.notes), status: statusOf(e.status || "baseline"),
-        flag: "", reason: "", detail: "", time: parseTime(e.timestamp || e.date), precise: false, file: "",
-        track: e.track || null, source: "fallback",
-      }));
-      return finish(data);
+    let twin = null;
+    if (text !== null) {
+      try { twin = JSON.parse(text); } catch (e) { twin = null; }
+      if (!isTwin(twin)) { twin = null; errors.leaderboard = new ReadError(cfg.leaderboardUrl, 200, "format"); }
     }
-    const lbRows = lbText !== null ? parseLeaderboard(lbText) : [];
-    const byFile = new Map(lbRows.filter((r) => r.file).map((r) => [r.file, r]));
-    for (const f of resultFiles || []) { // the listing knows when a file was uploaded
-      const row = byFile.get(f.path);
-      // the upload time is to the second, the table's date to the minute (or the day)
-      if (row && f.time && (!row.time || !row.precise || Math.abs(f.time - row.time) < 120000)) { row.time = f.time; row.precise = true; }
+    const listed = boardFiles !== null || agentFiles !== null || resultFiles !== null;
+    // live: the twin; "no-twin": the bucket reads but has no (usable) leaderboard.json; else unreadable
+    const mode = twin ? "live" : listed || (errors.leaderboard || {}).kind === "format" ? "no-twin" : "fallback";
+    const data = { mode, errors, board: twin || FALLBACK_LEADERBOARD, stats: null, newer: 0 };
+    if (twin && resultFiles) { // result files stored since leaderboard.json was written
+      const known = new Set(twin.rows.map((r) => r.file).concat((twin.problems || []).map((p) => p.key)));
+      data.newer = resultFiles.filter((f) => /^[^/]+\.json$/.test(f.path.slice(LAYOUT.results.length)) && !known.has(f.path)).length;
     }
-    const fromFiles = await readResults(resultFiles || [], new Set(byFile.keys()));
-    data.problems = fromFiles.problems;
-    data.pending = fromFiles.pending;
-    await applyVerdicts(fromFiles.rows, verdictFiles || []);
-    const extra = fromFiles.rows.filter((r) => !lbRows.some((l) => !l.file && l.status !== "baseline" && sameRow(l, r)));
-    data.rows = lbRows.concat(extra);
     if (boardFiles !== null || agentFiles !== null) {
       const b = boardStats(boardFiles || []);
       const registered = new Set((agentFiles || []).map((f) => f.path.slice(LAYOUT.agents.length))
         .filter((n) => !n.includes("/") && n.endsWith(".md")).map((n) => n.slice(0, -3)));
       data.stats = { messages: boardFiles !== null ? b.messages : null, latest: b.latest, authors: b.authors, registered };
     }
-    return finish(data);
-  }
-
-  function finish(data) {
-    // baselines: the bucket's rows, plus the spec's reference entries it does not list
-    const baselines = data.rows.filter((r) => r.status === "baseline");
-    for (const e of FALLBACK_ENTRIES) {
-      if ((e.status || "baseline") !== "baseline") continue;
-      const score = parseNumber(e.score);
-      const name = str(e.experiment || e.name);
-      if (!baselines.some((b) => Math.abs(b.score - score) < 1e-9 && (b.experiment === name || !b.experiment))) {
-        const row = { agent: "baseline", score, scoreText: "", experiment: name, model: str(e.notes), status: "baseline",
-                      flag: "", reason: "", detail: "", time: null, precise: false, file: "", track: e.track || null, source: "fallback" };
-        baselines.push(row);
-        data.rows.push(row);
-      }
-    }
-    // the same baseline repeated in every track's table is one reference line
-    const seen = new Set();
-    data.rows = data.rows.filter((r) => {
-      if (r.status !== "baseline") return true;
-      const key = `${r.experiment}|${r.score}|${r.track || ""}`;
-      if (seen.has(key)) return false;
-      seen.add(key);
-      return true;
-    });
     return data;
   }
 
-  // ---- ranking and the chart's series --------------------------------------------------------------
-  const better = (a, b) => (HIGHER ? a > b : a < b);
-  const byScore = (a, b) => (HIGHER ? b.score - a.score : a.score - b.score);
-
-  function rank(rows) {
-    const numeric = rows.filter((r) => Number.isFinite(r.score));
-    const live = numeric.filter((r) => r.status !== "invalid")
-      .sort((a, b) => byScore(a, b) || (a.status === "baseline" ? -1 : 0) - (b.status === "baseline" ? -1 : 0) || (a.time || 0) - (b.time || 0));
-    let n = 0;
-    const ranked = live.map((r) => ({ ...r, rank: r.status === "baseline" ? null : ++n }));
-    const invalid = numeric.filter((r) => r.status === "invalid").sort(byScore).map((r) => ({ ...r, rank: null }));
-    const other = rows.filter((r) => !Number.isFinite(r.score)).map((r) => ({ ...r, rank: null }));
-    return ranked.concat(invalid, other);
-  }
-
-  function series(rows) {
-    const results = rows.filter((r) => r.status !== "baseline" && Number.isFinite(r.score));
-    const points = results.filter((r) => r.time).map((r) => ({
-      t: r.time, score: r.score, agent: r.agent, experiment: r.experiment, status: r.status, flagged: !!r.flag, file: r.file,
-    })).sort((a, b) => a.t - b.t);
-    const best = [];
-    for (const p of points) {
-      if (p.status === "invalid") continue;
-      if (!best.length || better(p.score, best[best.length - 1].score)) best.push({ t: p.t, score: p.score, agent: p.agent, experiment: p.experiment });
-    }
-    const baselines = rows.filter((r) => r.status === "baseline" && Number.isFinite(r.score))
-      .map((r) => ({ name: r.experiment || r.agent, score: r.score, track: r.track }));
-    return { points, best, baselines, undated: results.length - points.length };
-  }
-
-  // ---- formatting --------------------------------------------------------------------------------
-  const fmtScore = (v) => (Number.isFinite(v) ? (Math.abs(v) >= 1000 ? v.toLocaleString("en", { maximumFractionDigits: 2 }) : String(Number(v.toPrecision(5)))) : "—");
+  // ---- formatting (dates only: every score arrives as its score_text) ------------------------------
   const pad = (n) => String(n).padStart(2, "0");
-  function fmtDate(t, precise = true) {
+  function fmtDate(t) {
     if (!t) return "";
     const d = new Date(t);
-    const day = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
-    return precise ? `${day} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}` : day;
+    return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
   }
   const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   const MIN = 60000, HOUR = 3600000, DAY = 86400000;
@@ -511,12 +213,12 @@
     "self-reported": ["○", "mark-self", "self-reported"],
     invalid: ["✗", "mark-invalid", "invalid"],
     baseline: ["—", "mark-baseline", "baseline"],
-    pending: ["…", "mark-pending", "pending"],
   };
-
-  const markOf = (row) => (row.flag && row.status !== "invalid" ? ["⚠", "mark-flagged", `${row.status}, flagged`]
-    : MARKS[row.status] || MARKS["self-reported"]);
-  const whyOf = (row) => (row.status === "invalid" ? row.reason : row.flag);
+  // ✓ only for row.verified (the leaderboard's rule: verified and not flagged)
+  const markOf = (row) => (row.status === "invalid" ? MARKS.invalid
+    : row.flag ? ["⚠", "mark-flagged", `${row.status}, flagged`]
+    : row.verified ? MARKS.verified : MARKS[row.status] || MARKS["self-reported"]);
+  const whyOf = (row) => (row.status === "invalid" ? row.reason : row.flag) || "";
 
   function statusCell(row) {
     const td = el("td", "status-cell");
@@ -533,30 +235,29 @@
   function renderTable(rows) {
     const body = $("rows");
     body.replaceChildren();
-    let first = true;
     for (const row of rows) {
       const tr = el("tr", row.status === "baseline" ? "baseline" : row.status === "invalid" ? "invalid" : "");
-      if (row.rank === 1 && first) { tr.classList.add("top1"); first = false; }
+      if (row.rank === 1) tr.classList.add("top1");
       tr.appendChild(el("td", "num rank", row.rank ? String(row.rank) : row.status === "baseline" ? "–" : ""));
       const agent = el("td", "agent");
-      agent.appendChild(el("span", "", row.agent));
+      agent.appendChild(el("span", "", row.agent_id));
       const [mark, cls, word] = markOf(row);  // on a phone the status column folds into this mark
       const small = el("span", "m-mark mark " + cls, mark);
       small.title = word;
       agent.appendChild(small);
       tr.appendChild(agent);
-      tr.appendChild(el("td", "num score", Number.isFinite(row.score) ? fmtScore(row.score) : row.scoreText || "—"));
+      tr.appendChild(el("td", "num score", row.score_text));
       const exp = el("td", "exp");
       const text = el(row.file && /^https?:/.test(cfg.fileUrl) ? "a" : "span", "text", row.experiment || "—");
       if (text.tagName === "A") { text.href = fileUrl(row.file); text.rel = "noopener"; text.title = row.file; }
       exp.appendChild(text);
-      const details = [row.status === "baseline" ? row.model : row.model, row.detail].filter(Boolean).join(" · ");
+      const details = [row.model, row.detail].filter(Boolean).join(" · ");
       if (details) exp.appendChild(el("span", "detail", clip(details, 120)));
-      if (row.time) exp.appendChild(el("span", "detail m-date", fmtDate(row.time, row.precise)));
+      if (row.date) exp.appendChild(el("span", "detail m-date", row.date));
       if (whyOf(row)) exp.appendChild(el("span", "detail m-date", clip(whyOf(row), 120)));
       tr.appendChild(exp);
       tr.appendChild(statusCell(row));
-      tr.appendChild(el("td", "date", fmtDate(row.time, row.precise)));
+      tr.appendChild(el("td", "date", row.date));
       body.appendChild(tr);
     }
     if (!rows.length) {
@@ -568,8 +269,22 @@
     }
   }
 
+  /** The chart's data for one section, straight from the leaderboard: points, its best line, baselines. */
+  function series(rows, section) {
+    const results = rows.filter((r) => r.status !== "baseline");
+    const points = results.filter((r) => r.time).map((r) => ({
+      t: ms(r.time), score: r.score, text: r.score_text, agent: r.agent_id, experiment: r.experiment, status: r.status,
+      verified: r.verified, flagged: !!r.flag, file: r.file,
+    })).sort((a, b) => a.t - b.t);
+    const best = (section.best_line || []).map((b) => ({ t: ms(b.time), score: b.score, text: b.score_text, agent: b.agent_id,
+                                                          experiment: b.experiment }));
+    const baselines = rows.filter((r) => r.status === "baseline")
+      .map((r) => ({ name: r.experiment, score: r.score, text: r.score_text, track: r.track }));
+    return { points, best, baselines, undated: results.length - points.length };
+  }
+
   const COLORS = {
-    verified: "#0f9d58", "self-reported": "#5b6b8c", pending: "#5b6b8c", flagged: "#d69e2e", invalid: "#c0392b",
+    verified: "#0f9d58", "self-reported": "#5b6b8c", flagged: "#d69e2e", invalid: "#c0392b",
     best: "#4f46e5", baseline: "#8a93a6",
   };
   let chart = null;
@@ -580,8 +295,8 @@
     $("chart-box").hidden = empty;
     if (typeof window.Chart !== "function") { setText("chart-note", "The chart library did not load."); return; }
     if (empty) {
-      setText("chart-empty", data.readable ? "No results yet: the chart fills in as agents submit."
-        : "The chart appears once the bucket can be read.");
+      setText("chart-empty", data.mode === "live" ? "No results yet: the chart fills in as agents submit."
+        : "The chart appears once the space's leaderboard.json can be read.");
       return;
     }
     let lo = s.points[0].t;
@@ -591,14 +306,15 @@
     const narrow = $("chart").clientWidth < 520;
     const [xmin, xmax, step] = timeAxis(lo, hi, narrow ? 4 : 8);
     const group = (pred) => s.points.filter(pred).map((p) => ({ x: p.t, y: p.score, p }));
+    const tail = s.best.length ? s.best[s.best.length - 1] : null;
     const datasets = [
       { label: "Best so far", type: "line", data: s.best.map((b) => ({ x: b.t, y: b.score, p: b }))
-          .concat(s.best.length ? [{ x: last, y: s.best[s.best.length - 1].score, p: s.best[s.best.length - 1] }] : []),
+          .concat(tail ? [{ x: last, y: tail.score, p: tail }] : []),
         stepped: "before", borderColor: COLORS.best, backgroundColor: COLORS.best, borderWidth: 2.5,
         pointRadius: s.best.map(() => 3.5).concat([0]), pointHoverRadius: 5, fill: false, order: 1 },
-      { label: "Verified", data: group((p) => p.status === "verified" && !p.flagged), backgroundColor: COLORS.verified,
+      { label: "Verified", data: group((p) => p.verified), backgroundColor: COLORS.verified,
         borderColor: "#ffffff", borderWidth: 1, pointRadius: 5, pointHoverRadius: 7, order: 2 },
-      { label: "Self-reported", data: group((p) => (p.status === "self-reported" || p.status === "pending") && !p.flagged),
+      { label: "Self-reported", data: group((p) => p.status === "self-reported" && !p.flagged),
         backgroundColor: COLORS["self-reported"], borderColor: "#ffffff", borderWidth: 1, pointRadius: 5, pointHoverRadius: 7, order: 2 },
       { label: "Flagged", data: group((p) => p.flagged && p.status !== "invalid"), backgroundColor: COLORS.flagged,
         borderColor: "#ffffff", borderWidth: 1, pointRadius: 5, pointHoverRadius: 7, pointStyle: "triangle", order: 2 },
@@ -616,7 +332,7 @@
         x: { type: "linear", min: xmin, max: xmax, grid: { color: "#eef0f4" },
              ticks: { stepSize: step, maxTicksLimit: 30, maxRotation: 0, autoSkip: false, color: "#667085",
                       callback: (v, i, all) => fmtTick(v, step, i > 0 ? all[i - 1].value : null) } },
-        y: { grid: { color: "#eef0f4" }, ticks: { color: "#667085", callback: (v) => fmtScore(v) },
+        y: { grid: { color: "#eef0f4" }, ticks: { color: "#667085" },
              title: { display: !narrow, text: `${METRIC_NAME} (${HIGHER ? "higher" : "lower"} is better)`, color: "#667085" } },
       },
       plugins: {
@@ -628,9 +344,9 @@
             title: (items) => (items.length && items[0].raw.p && items[0].raw.p.t ? fmtDate(items[0].raw.p.t) + " UTC" : ""),
             label: (item) => {
               const p = item.raw.p || {};
-              if (item.dataset.label.startsWith("Baseline")) return `${item.dataset.label}: ${fmtScore(p.score)}`;
-              if (item.datasetIndex === 0) return `Best so far: ${fmtScore(p.score)} (${p.agent})`;
-              return `${p.agent}: ${fmtScore(p.score)} · ${clip(p.experiment || "", 60)}`;
+              if (item.dataset.label.startsWith("Baseline")) return `${item.dataset.label}: ${p.text}`;
+              if (item.datasetIndex === 0) return `Best so far: ${p.text} (${p.agent})`;
+              return `${p.agent}: ${p.text} · ${clip(p.experiment || "", 60)}`;
             },
           },
         },
@@ -640,30 +356,37 @@
     else chart = new window.Chart($("chart"), { type: "scatter", data: { datasets }, options });
   }
 
-  function showBanner(error) {
+  function showBanner(data) {
     const box = $("banner");
     box.replaceChildren();
-    if (!error) { box.hidden = true; return; }
-    const denied = error.kind === "denied" || error.kind === "missing";
+    if (data.mode === "live") { box.hidden = true; return; }
     box.appendChild(el("span", "icon", "!"));
     const text = el("div");
-    text.appendChild(el("strong", "", error.kind === "network"
-      ? "The bucket could not be reached (network error)."
-      : `The bucket could not be read (HTTP ${error.status}).`));
     const p = el("p");
-    if (denied) {
-      p.appendChild(document.createTextNode("Private bucket? "));
-      if (cfg.hub) {
-        const a = el("a", "", "Sign in to Hugging Face");
-        a.href = `${cfg.hub}/login?next=${encodeURIComponent(new URL(cfg.bucketPage).pathname)}`;
-        a.rel = "noopener";
-        p.appendChild(a);
-      } else p.appendChild(document.createTextNode("Sign in to Hugging Face"));
-      p.appendChild(document.createTextNode(` with an account that can read ${cfg.label}, then reload this page. `));
+    const error = data.errors.leaderboard || data.errors.board || data.errors.results || new ReadError(cfg.leaderboardUrl, 0, "network");
+    if (data.mode === "no-twin") {
+      text.appendChild(el("strong", "", error.kind === "format" ? `${LAYOUT.leaderboard} in this space is not one collabspace wrote.`
+        : `This space has no ${LAYOUT.leaderboard} yet.`));
+      p.appendChild(document.createTextNode(`collabspace writes it next to ${LAYOUT.table} at every submit; a space made `
+        + "by an older version gets it at its next submit, or with: collab leaderboard --write. "));
     } else {
-      p.appendChild(document.createTextNode("Check your connection, or the bucket URL at the top of the page's script. "));
+      text.appendChild(el("strong", "", error.kind === "network"
+        ? "The bucket could not be reached (network error)."
+        : `The bucket could not be read (HTTP ${error.status}).`));
+      if (error.kind === "denied" || error.kind === "missing") {
+        p.appendChild(document.createTextNode("Private bucket? "));
+        if (cfg.hub) {
+          const a = el("a", "", "Sign in to Hugging Face");
+          a.href = `${cfg.hub}/login?next=${encodeURIComponent(new URL(cfg.bucketPage).pathname)}`;
+          a.rel = "noopener";
+          p.appendChild(a);
+        } else p.appendChild(document.createTextNode("Sign in to Hugging Face"));
+        p.appendChild(document.createTextNode(` with an account that can read ${cfg.label}, then reload this page. `));
+      } else {
+        p.appendChild(document.createTextNode("Check your connection, or the bucket URL at the top of the page's script. "));
+      }
     }
-    p.appendChild(document.createTextNode("Meanwhile the reference entries are shown."));
+    p.appendChild(document.createTextNode("Meanwhile the spec's baselines are shown."));
     text.appendChild(p);
     box.appendChild(text);
     box.hidden = false;
@@ -671,100 +394,99 @@
 
   let lastBest = null;
   let toastTimer = null;
-  function announce(best) {
-    const top = best.length ? best[best.length - 1] : null;
-    if (top && lastBest && better(top.score, lastBest.score)) {
+  function announce(headline) {
+    if (headline && lastBest && headline.file !== lastBest.file && (HIGHER ? headline.score > lastBest.score : headline.score < lastBest.score)) {
       const box = $("toast");
-      box.textContent = `New best: ${fmtScore(top.score)} by ${top.agent}` + (top.experiment ? ` (${clip(top.experiment, 60)})` : "");
+      box.textContent = `New best: ${headline.score_text} by ${headline.agent_id}` + (headline.experiment ? ` (${clip(headline.experiment, 60)})` : "");
       box.hidden = false;
       clearTimeout(toastTimer);
       toastTimer = setTimeout(() => { box.hidden = true; }, 15000);
     }
-    if (top) lastBest = top;
+    if (headline) lastBest = headline;
   }
 
-  function renderStats(data, rows, s) {
+  function renderStats(data, rows, headline) {
+    const live = data.mode === "live";
     const results = rows.filter((r) => r.status !== "baseline");
-    const top = rows.find((r) => r.rank === 1);
     setText("stat-best-label", `Best ${METRIC_NAME}`);
-    setText("stat-best", top ? fmtScore(top.score) : "–");
-    setText("stat-best-note", top ? `${top.agent}${top.status === "verified" ? " · verified" : ""}` : data.readable ? "no valid result yet" : "");
-    setText("stat-results", data.readable ? String(results.length) : "–");
-    const verified = results.filter((r) => r.status === "verified").length;
-    const invalid = results.filter((r) => r.status === "invalid").length;
-    setText("stat-results-note", data.readable ? `${verified} verified` + (invalid ? ` · ${invalid} invalid` : "") : "");
+    setText("stat-best", headline ? headline.score_text : "–");
+    setText("stat-best-note", headline ? `${headline.agent_id} · ${headline.status}` : live ? "no valid result yet" : "");
+    setText("stat-results", live ? String(results.length) : "–");
+    const count = (pred) => results.filter(pred).length;
+    const invalid = count((r) => r.status === "invalid");
+    const flagged = count((r) => r.flag && r.status !== "invalid");
+    setText("stat-results-note", live ? `${count((r) => r.verified)} verified` + (invalid ? ` · ${invalid} invalid` : "")
+      + (flagged ? ` · ${flagged} flagged` : "") : "");
     const st = data.stats;
     if (st) {
-      const agents = new Set([...st.registered, ...st.authors, ...results.map((r) => r.agent)]);
+      const agents = new Set([...st.registered, ...st.authors, ...results.map((r) => r.agent_id)]);
       setText("stat-agents", String(agents.size));
       setText("stat-agents-note", `${st.registered.size} registered · ${st.authors.size} posting`);
       setText("stat-messages", st.messages === null ? "–" : String(st.messages));
       setText("stat-messages-note", st.latest ? `latest ${ago(st.latest)}` : st.messages === null ? "" : "no messages yet");
       $("stat-messages-note").title = st.latest ? fmtDate(st.latest) + " UTC" : "";
     } else {
-      const agents = new Set(results.map((r) => r.agent));
-      setText("stat-agents", data.readable ? String(agents.size) : "–");
-      setText("stat-agents-note", data.readable ? "with results" : "");
+      setText("stat-agents", live ? String(new Set(results.map((r) => r.agent_id)).size) : "–");
+      setText("stat-agents-note", live ? "with results" : "");
       setText("stat-messages", "–");
       setText("stat-messages-note", "");
     }
   }
 
   function notes(data, s) {
+    const problems = data.board.problems || [];
     const bits = [];
-    if (data.readable && data.errors.leaderboard) bits.push(`${LAYOUT.leaderboard} unavailable (${data.errors.leaderboard.status ? "HTTP " + data.errors.leaderboard.status : "network"})`);
-    if (data.readable && data.errors.results) bits.push("result files could not be listed: from the leaderboard file only");
-    if (data.pending) bits.push(`${data.pending} result files still loading`);
-    if (data.problems.length) bits.push(`${data.problems.length} result file${data.problems.length > 1 ? "s" : ""} could not be read`);
+    if (data.newer) bits.push(`${data.newer} newer result file${data.newer > 1 ? "s" : ""} not on the leaderboard yet (it is regenerated at the next submit)`);
+    if (problems.length) bits.push(`${problems.length} file${problems.length > 1 ? "s" : ""} could not be used (collab doctor)`);
     setText("table-note", bits.join(" · "));
-    $("table-note").title = data.problems.join("\n");
+    $("table-note").title = problems.map((p) => `${p.key}: ${p.reason}`).join("\n");
     setText("chart-note", s.undated ? `${s.undated} result${s.undated > 1 ? "s" : ""} without a date not plotted` : "");
   }
 
-  // ---- tracks: ranked separately; baselines without a track apply to all ---------------------------
-  const OTHER = "(other)";
-  let currentTrack = TRACKS.includes(params.get("track")) ? params.get("track") : TRACKS[0] || null;
-  function trackOf(row) {
-    if (!TRACKS.length || (row.status === "baseline" && !row.track)) return null;
-    return TRACKS.includes(row.track) ? row.track : OTHER;
-  }
-  function pickTrack(all) {
-    if (!TRACKS.length) return all;
-    const choices = TRACKS.slice();
-    if (all.some((r) => trackOf(r) === OTHER)) choices.push(OTHER);
-    const select = $("track");
-    if (select.options.length !== choices.length) {
-      select.replaceChildren(...choices.map((t) => { const o = el("option", "", t); o.value = t; return o; }));
+  // ---- tracks: one section of the leaderboard per track ----------------------------------------------
+  let currentTrack = params.get("track");
+  function pickSection(board) {
+    const sections = board.tracks.length ? board.tracks : [{ id: null, title: "", headline: null, best_line: [] }];
+    let section = sections.find((t) => t.id === currentTrack) || sections[0];
+    currentTrack = section.id;
+    if (sections.length > 1) {
+      const select = $("track");
+      const ids = sections.map((t) => String(t.id));
+      if ([...select.options].map((o) => o.value).join("\n") !== ids.join("\n")) {
+        select.replaceChildren(...ids.map((t) => { const o = el("option", "", t); o.value = t; return o; }));
+      }
+      select.value = String(section.id);
+      $("track-pick").hidden = false;
     }
-    select.value = currentTrack;
-    $("track-pick").hidden = false;
-    return all.filter((r) => trackOf(r) === null || trackOf(r) === currentTrack);
+    return section;
   }
 
   let refreshes = 0;
   let lastData = null;
   function render(data, fresh = false) {
     lastData = data;
-    const shown = pickTrack(data.rows);
-    const rows = rank(shown);
-    const s = series(shown);
-    showBanner(data.readable ? null : data.errors.leaderboard || data.errors.results || new ReadError(cfg.leaderboardUrl, 0, "network"));
-    renderStats(data, rows, s);
+    const section = pickSection(data.board);
+    const rows = data.board.rows.filter((r) => r.track === section.id);
+    const headline = section.headline || null;
+    const s = series(rows, section);
+    showBanner(data);
+    renderStats(data, rows, headline);
     renderTable(rows);
     renderChart(s, data);
     notes(data, s);
-    if (data.readable && fresh) announce(s.best);
+    if (data.mode === "live" && fresh) announce(headline);
     setText("updated", `· updated ${fmtDate(Date.now())} UTC`);
     if (fresh) refreshes++;
+    const error = data.errors.leaderboard || data.errors.board || data.errors.results;
     window.__collab = {
-      ready: true, refreshes, mode: data.readable ? "live" : "fallback",
-      error: data.readable ? null : (data.errors.leaderboard || data.errors.results || {}).message || "unreadable",
-      points: s.points, best: s.best, baselines: s.baselines,
-      rows: rows.map((r) => ({ rank: r.rank, agent: r.agent, score: r.score, experiment: r.experiment, status: r.status,
-                               flag: r.flag, time: r.time, file: r.file, track: r.track })),
+      ready: true, refreshes, mode: data.mode, error: data.mode === "live" ? null : (error || {}).message || "unreadable",
+      points: s.points, best: s.best, baselines: s.baselines.map(({ name, score, track }) => ({ name, score, track })),
+      headline, newer: data.newer,
+      rows: rows.map((r) => ({ rank: r.rank, agent: r.agent_id, score: r.score, score_text: r.score_text, experiment: r.experiment,
+                               status: r.status, verified: r.verified, flag: r.flag, time: ms(r.time), file: r.file, track: r.track })),
       stats: data.stats ? { messages: data.stats.messages, latest: data.stats.latest, authors: [...data.stats.authors].sort(),
                             registered: [...data.stats.registered].sort() } : null,
-      problems: data.problems, urls: { ...cfg },
+      problems: (data.board.problems || []).map((p) => `${p.key}: ${p.reason}`), urls: { ...cfg },
     };
   }
 
@@ -779,7 +501,12 @@
   link.textContent = cfg.label;
   if (/^https?:\/\//.test(cfg.bucketPage)) link.href = cfg.bucketPage; else link.removeAttribute("href");
 
-  $("track").addEventListener("change", (e) => { currentTrack = e.target.value; lastBest = null; if (lastData) render(lastData); });
+  $("track").addEventListener("change", (e) => {
+    const t = (lastData ? lastData.board : FALLBACK_LEADERBOARD).tracks.find((x) => String(x.id) === e.target.value);
+    currentTrack = t ? t.id : null;
+    lastBest = null;
+    if (lastData) render(lastData);
+  });
 
   let busy = false, last = 0;
   async function refresh() {

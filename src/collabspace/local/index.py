@@ -1,23 +1,31 @@
 """The local board index: a SQLite cache of one space's messages.
 
-One database per space in the user's cache folder (``COLLAB_CACHE_DIR``
-overrides it), holding messages, refs, ``@`` mentions, a full-text index
-(FTS5), unreadable files, and read cursors. The store is the truth; the index
-can be deleted at any time and is rebuilt by the next sync.
+One database per space in the cache folder (``COLLAB_CACHE_DIR`` overrides it),
+holding messages, refs, ``@`` mentions, a full-text index (FTS5) and the files
+that cannot be read. The store is the truth; the index is only a cache: deleted,
+corrupt, unwritable or of another schema, it is rebuilt (or kept in memory)
+by the next sync, and no cursor is lost with it (cursors are state, in
+:mod:`.cursors`).
 
-Sync is one listing after a watermark: the newest message key seen, moved back
-by :data:`RESCAN_WINDOW` (computed from the filename time, and never later than
-the local clock), so a message written by an agent whose clock is up to ten
-minutes behind is still listed. Keys already indexed are skipped, and every
-message gets an arrival number (``seq``) when first indexed; cursors count
-arrivals, not keys, so a late message is returned once, after the others.
+**Completeness.** A filename's stamp is the writer's clock and may be anything
+(local time instead of UTC, a skewed clock, a board copied from elsewhere), so it
+cannot decide what a reader lists. A sync is one of two listings:
+
+* *incremental*: after a watermark (the newest stamp seen, never later than the
+  local clock, moved back by :data:`RESCAN_WINDOW`), which finds everything
+  written with a roughly right clock in one request;
+* *full*: the whole board, whenever the index is empty, when asked (``read --all``,
+  ``search``, ``doctor``), and at least every :data:`RECONCILE` otherwise.
+
+So every stored message is indexed by the next full read, and by a plain read
+at most :data:`RECONCILE` after it lands, whatever its name says. Each message
+keeps its *arrival*: the store's modification time (the server's clock), which
+cursors compare, so a late message is delivered once as new, in board order.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -27,10 +35,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidInput
-from ..storage import ObjectInfo, Store
-from . import paths
-from .messages import (
+from ..domain import paths
+from ..domain.messages import (
     Message,
     MessageFormatError,
     is_message_key,
@@ -38,11 +44,18 @@ from .messages import (
     parse_message,
     stamp_of,
 )
-from .problems import Problem
-from .timefmt import UTC, file_stamp
+from ..domain.packs import Packs
+from ..domain.problems import Problem
+from ..domain.timefmt import UTC, file_stamp
+from ..errors import InvalidInput
+from ..storage import ObjectInfo, Store
+from .cursors import Cursor, arrival_text
+from .dirs import cache_file
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RESCAN_WINDOW = timedelta(minutes=10)
+#: The longest a plain read goes without a full listing of the board.
+RECONCILE = timedelta(minutes=5)
 FETCH_THREADS = 32
 _BATCH = 1000
 
@@ -59,40 +72,23 @@ CREATE TABLE IF NOT EXISTS messages (
     topic TEXT NOT NULL,
     refs TEXT NOT NULL,
     extra TEXT NOT NULL,
-    body TEXT NOT NULL
+    body TEXT NOT NULL,
+    arrival TEXT NOT NULL,
+    provisional INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS messages_type ON messages (type, key);
 CREATE INDEX IF NOT EXISTS messages_agent ON messages (agent, key);
+CREATE INDEX IF NOT EXISTS messages_arrival ON messages (arrival);
 CREATE TABLE IF NOT EXISTS refs (src INTEGER NOT NULL, dst TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS refs_dst ON refs (dst);
 CREATE INDEX IF NOT EXISTS refs_src ON refs (src);
 CREATE TABLE IF NOT EXISTS mentions (src INTEGER NOT NULL, agent TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS mentions_agent ON mentions (agent);
 CREATE TABLE IF NOT EXISTS problems (key TEXT PRIMARY KEY, size INTEGER NOT NULL, reason TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5 (topic, body, tokenize = 'unicode61');
 """
-_TABLES = ("meta", "messages", "refs", "mentions", "problems", "cursors", "fts")
-_COLUMNS = "m.seq, m.key, m.agent, m.type, m.stamp, m.time, m.topic, m.refs, m.extra, m.body"
-
-
-def cache_dir() -> Path:
-    """Where indexes live: ``$COLLAB_CACHE_DIR`` or the platform's user cache folder."""
-    override = os.environ.get("COLLAB_CACHE_DIR")
-    if override:
-        return Path(override).expanduser()
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("collabspace"))
-
-
-def cache_file(url: str, kind: str) -> Path:
-    """A local cache file of the space at ``url`` (the S3 endpoint is part of an s3:// space's identity)."""
-    identity = url
-    if url.startswith("s3://"):
-        identity += "|" + (os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or "")
-    digest = hashlib.sha256(identity.encode()).hexdigest()[:20]
-    return cache_dir() / "index" / f"{kind}-{digest}.sqlite3"
+_TABLES = ("meta", "messages", "refs", "mentions", "problems", "cursors", "fts")  # cursors: schema 1
+_COLUMNS = "m.seq, m.key, m.agent, m.type, m.stamp, m.time, m.topic, m.refs, m.extra, m.body, m.arrival"
 
 
 def index_path(url: str) -> Path:
@@ -109,10 +105,11 @@ class SyncResult:
     added: int
     problems: int
     pruned: int
+    full: bool = False
 
 
 def _row_message(row: sqlite3.Row | tuple[Any, ...]) -> Message:
-    _seq, key, agent, kind, stamp, time, topic, refs, extra, body = row
+    _seq, key, agent, kind, stamp, time, topic, refs, extra, body, _arrival = row
     return Message(
         key=key,
         agent=agent,
@@ -123,6 +120,7 @@ def _row_message(row: sqlite3.Row | tuple[Any, ...]) -> Message:
         refs=tuple(json.loads(refs)),
         body=body,
         extra=json.loads(extra),
+        arrival=_arrival,
     )
 
 
@@ -134,7 +132,8 @@ class BoardIndex:
     """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
@@ -150,11 +149,27 @@ class BoardIndex:
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 self._db.execute(statement)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._db.execute("SELECT count(*) FROM messages").fetchone()  # a corrupt file fails here, not later
 
     @classmethod
     def for_space(cls, url: str) -> BoardIndex:
-        """Open (creating if needed) the index of the space at ``url``."""
-        return cls(index_path(url))
+        """Open (creating if needed) the index of the space at ``url``.
+
+        A cache that cannot be used (corrupt, truncated, of an unknown format) is
+        deleted and rebuilt; one that cannot be written (a read-only or full
+        folder) is replaced by an index in memory, so reads still work.
+        """
+        path = index_path(url)
+        try:
+            return cls(path)
+        except (sqlite3.DatabaseError, OSError):
+            pass
+        try:
+            for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                stale.unlink(missing_ok=True)
+            return cls(path)
+        except (sqlite3.DatabaseError, OSError):
+            return cls(Path(":memory:"))
 
     def close(self) -> None:
         """Close the database connection."""
@@ -192,42 +207,63 @@ class BoardIndex:
             return None
         return paths.BOARD + file_stamp(min(stamp, now) - RESCAN_WINDOW)
 
+    def full_due(self, now: datetime) -> bool:
+        """True when a plain sync must list the whole board (never listed, or not for :data:`RECONCILE`)."""
+        last = self._meta("full_at")
+        if last is None:
+            return True
+        at = datetime.fromisoformat(last)
+        return now - at >= RECONCILE or now < at  # a clock set back forces one too
+
     def sync(self, store: Store, *, now: datetime, full: bool = False) -> SyncResult:
         """Bring the index up to date with the store's board.
 
-        One listing (after the watermark, or of the whole board when ``full`` or
-        when the index is empty), then a parallel fetch of the keys not yet
-        indexed. Indexed keys inside the listed range that the store no longer
-        has are dropped.
+        One listing (incremental after the watermark, or the whole board when
+        ``full``, when the index has never listed it, or when the last full
+        listing is older than :data:`RECONCILE`), then a parallel fetch of the
+        keys not yet indexed. Indexed keys inside the listed range that the
+        store no longer has are dropped.
 
         Raises:
             StoreError: the store failed; what was fetched before is kept.
         """
+        full = full or self.full_due(now)
         after = None if full else self.start_after(now)
         bound = after or ""
         # Snapshot before listing: a key indexed later (by a post) is not wrongly pruned.
-        known = {r[0] for r in self._query("SELECT key FROM messages WHERE key > ?", (bound,))}
+        known = {r[0]: r[1] for r in self._query("SELECT key, provisional FROM messages WHERE key > ?", (bound,))}
         bad = {r[0]: r[1] for r in self._query("SELECT key, size FROM problems WHERE key > ?", (bound,))}
-        listed = [i for i in store.list(paths.BOARD, start_after=after) if is_message_key(i.key)]
+        listed = [i for i in _list_board(store, after, now) if is_message_key(i.key)]
         todo = [i for i in listed if i.key not in known and bad.get(i.key) != i.size]
+        settle = [(_arrival(i, now), i.key) for i in listed if known.get(i.key) and i.last_modified is not None]
         keys = {i.key for i in listed}
-        gone = sorted((known | set(bad)) - keys)
+        gone = sorted((set(known) | set(bad)) - keys)
         added = problems = 0
+        def get(keys: list[str]) -> dict[str, bytes | None]:
+            return store.get_many(keys, workers=FETCH_THREADS)
+
+        if full:  # a full listing can check packs: a first read costs a request per pack, not per file
+            fetched = Packs(store, paths.BOARD).fetch(todo, {i.key: i for i in listed}, get=get)
         for start in range(0, len(todo), _BATCH):
             infos = todo[start : start + _BATCH]
-            fetched = store.get_many([i.key for i in infos], workers=FETCH_THREADS)
-            a, p = self._store_batch([(i, _parse(i, fetched[i.key])) for i in infos])
+            batch = fetched if full else get([i.key for i in infos])
+            a, p = self._store_batch([(i, _parse(i, batch[i.key])) for i in infos], now)
             added, problems = added + a, problems + p
         newest = next((k for k in sorted(keys, reverse=True) if stamp_of(k) is not None), None)
         with self._write() as db:
             if gone:
                 self._drop(db, gone)
+            if settle:  # our own posts, indexed before the store told us their arrival
+                db.executemany("UPDATE messages SET arrival = ?, provisional = 0 WHERE key = ?", settle)
             last = self._meta("last_key")
             if newest and (last is None or newest > last):
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('last_key', ?)", (newest,))
-        return SyncResult(listed=len(listed), fetched=len(todo), added=added, problems=problems, pruned=len(gone))
+            if full:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('full_at', ?)", (now.astimezone(UTC).isoformat(),))
+        return SyncResult(listed=len(listed), fetched=len(todo), added=added, problems=problems, pruned=len(gone),
+                          full=full)
 
-    def _store_batch(self, batch: list[tuple[ObjectInfo, Message | str | None]]) -> tuple[int, int]:
+    def _store_batch(self, batch: list[tuple[ObjectInfo, Message | str | None]], now: datetime) -> tuple[int, int]:
         added = problems = 0
         with self._write() as db:
             for info, got in batch:
@@ -238,22 +274,24 @@ class BoardIndex:
                     problems += 1
                 else:
                     db.execute("DELETE FROM problems WHERE key = ?", (info.key,))
-                    added += self._insert(db, got)
+                    added += self._insert(db, got, _arrival(info, now), provisional=info.last_modified is None)
         return added, problems
 
-    def add(self, message: Message) -> None:
-        """Index a message this process just wrote (no fetch needed)."""
+    def add(self, message: Message, *, now: datetime) -> None:
+        """Index a message this process just wrote (no fetch needed); its arrival is provisional
+        (``now``) until a listing gives the store's own time."""
         with self._write() as db:
-            self._insert(db, message)
+            self._insert(db, message, arrival_text(now), provisional=True)
 
     @staticmethod
-    def _insert(db: sqlite3.Connection, m: Message) -> int:
+    def _insert(db: sqlite3.Connection, m: Message, arrival: str, *, provisional: bool) -> int:
         cur = db.execute(
-            "INSERT OR IGNORE INTO messages (key, file, agent, type, stamp, time, topic, refs, extra, body)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO messages (key, file, agent, type, stamp, time, topic, refs, extra, body, arrival,"
+            " provisional) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 m.key, m.file, m.agent, m.type, m.stamp.isoformat(), m.time.isoformat(), m.topic,
                 json.dumps(list(m.refs)), json.dumps(m.extra, default=str, ensure_ascii=False), m.body,
+                arrival, int(provisional),
             ),
         )
         if cur.rowcount != 1:
@@ -272,20 +310,6 @@ class BoardIndex:
                 for table, column in (("refs", "src"), ("mentions", "src"), ("fts", "rowid"), ("messages", "seq")):
                     db.execute(f"DELETE FROM {table} WHERE {column} = ?", (row[0],))
             db.execute("DELETE FROM problems WHERE key = ?", (key,))
-
-    # -- cursors ------------------------------------------------------------------------
-    def cursor(self, name: str) -> int:
-        """The arrival number a cursor has reached (0: nothing read)."""
-        row = self._query("SELECT seq FROM cursors WHERE name = ?", (name,))
-        return int(row[0][0]) if row else 0
-
-    def advance(self, name: str, seq: int) -> None:
-        """Move a cursor forward to ``seq`` (never back)."""
-        with self._write() as db:
-            db.execute(
-                "INSERT INTO cursors VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq)",
-                (name, seq),
-            )
 
     # -- queries ------------------------------------------------------------------------
     def get(self, file: str) -> Message | None:
@@ -326,33 +350,47 @@ class BoardIndex:
         if given.get("since"):
             clauses.append("m.stamp >= ?")
             params.append(given["since"].astimezone(UTC).isoformat(timespec="seconds"))
-        if given.get("after_seq") is not None:
-            clauses.append("m.seq > ?")
-            params.append(given["after_seq"])
+        if given.get("arrived_after") is not None:
+            clauses.append("m.arrival > ?")
+            params.append(given["arrived_after"])
         if given.get("not_agent"):
             clauses.append("m.agent != ?")
             params.append(given["not_agent"])
         return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def unread(
-        self, reader: str, *, after_seq: int, type: str | None = None, agent: str | None = None, limit: int | None = None
-    ) -> tuple[list[Message], int, int]:
-        """Messages by others that arrived after ``after_seq``, oldest arrivals first.
+        self, reader: str, cursor: Cursor, *, type: str | None = None, agent: str | None = None, limit: int | None = None
+    ) -> tuple[list[Message], int]:
+        """Messages by others that are new for ``cursor``, the earliest arrivals first.
 
         Returns:
-            (up to ``limit`` messages in board order, the last arrival number returned, how many more are unread).
+            (up to ``limit`` of them, in board order, each with its arrival; how many more are new).
         """
-        where, params = self._filters(type=type, agent=agent, after_seq=after_seq, not_agent=reader)
+        where, params = self._filters(type=type, agent=agent, not_agent=reader, arrived_after=cursor.after)
         with self._lock:
-            rows = self._db.execute(f"SELECT {_COLUMNS} FROM messages m {where} ORDER BY m.seq", params).fetchall()
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM messages m {where} ORDER BY m.arrival, m.key",
+                                    params).fetchall()
+        rows = [r for r in rows if r[1] not in cursor.seen]
         shown = rows if limit is None else rows[:limit]
-        last = shown[-1][0] if shown else after_seq
-        messages = sorted((_row_message(r) for r in shown), key=lambda m: m.key)
-        return messages, last, len(rows) - len(shown)
+        return sorted((_row_message(r) for r in shown), key=lambda m: m.key), len(rows) - len(shown)
 
-    def last_seq(self) -> int:
-        """The newest arrival number in the index."""
-        return int(self._query("SELECT coalesce(max(seq), 0) FROM messages")[0][0])
+    def latest_arrival_of(self, agent: str) -> str | None:
+        """When the agent's newest message arrived (where a fresh machine's cursor starts)."""
+        row = self._query("SELECT max(arrival) FROM messages WHERE agent = ?", (agent,))
+        return row[0][0] if row else None
+
+    def arrival_of(self, file: str) -> str | None:
+        """When the message with this filename arrived, if indexed."""
+        row = self._query("SELECT arrival FROM messages WHERE file = ?", (file,))
+        return row[0][0] if row else None
+
+    def arrivals(self) -> list[tuple[str, str, str, int]]:
+        """``(agent, key, arrival, provisional)`` of every message, for doctor's clock check."""
+        return self._query("SELECT agent, key, arrival, provisional FROM messages ORDER BY key")
+
+    def version(self) -> str:
+        """A version of the index's content (changes whenever a message is added or dropped)."""
+        return "{}.{}".format(*self._query("SELECT coalesce(max(seq), 0), count(*) FROM messages")[0])
 
     def referrers(self, file: str) -> list[Message]:
         """Messages whose refs name ``file``, in board order."""
@@ -377,25 +415,21 @@ class BoardIndex:
             (match, limit),
         )
 
-    def addressed_to(self, agent: str, *, after_seq: int = 0, limit: int | None = None) -> list[Message]:
-        """Messages by others that ref one of ``agent``'s messages or mention ``@agent``, in board order."""
+    def addressed_to(self, agent: str, *, unanswered: bool = True, limit: int | None = None) -> list[Message]:
+        """Messages by others that ref one of ``agent``'s messages or mention ``@agent``, in board order;
+        with ``unanswered``, only those no message of ``agent``'s refs."""
+        answered = " AND NOT EXISTS (SELECT 1 FROM refs a JOIN messages am ON am.seq = a.src" \
+                   " WHERE a.dst = m.file AND am.agent = ?1)" if unanswered else ""
         sql = (
-            f"SELECT {_COLUMNS} FROM messages m WHERE m.agent != ?1 AND m.seq > ?2 AND ("
+            f"SELECT {_COLUMNS} FROM messages m WHERE m.agent != ?1 AND ("
             " m.seq IN (SELECT r.src FROM refs r JOIN messages d ON d.file = r.dst WHERE d.agent = ?1)"
-            " OR m.seq IN (SELECT src FROM mentions WHERE agent = ?1)) ORDER BY m.key DESC"
+            f" OR m.seq IN (SELECT src FROM mentions WHERE agent = ?1)){answered} ORDER BY m.key DESC"
         )
-        params: list[Any] = [agent, after_seq]
+        params: list[Any] = [agent]
         if limit is not None:
-            sql += " LIMIT ?3"
+            sql += " LIMIT ?2"
             params.append(limit)
         return self._messages(sql, params)[::-1]
-
-    def max_seq_of(self, messages: list[Message]) -> int:
-        """The newest arrival number among ``messages`` (0 if none)."""
-        if not messages:
-            return 0
-        marks = ",".join("?" * len(messages))
-        return int(self._query(f"SELECT max(seq) FROM messages WHERE key IN ({marks})", [m.key for m in messages])[0][0])
 
     def of_type(self, type: str) -> list[Message]:
         """Every message of one type, in board order."""
@@ -428,6 +462,10 @@ class BoardIndex:
             (type,),
         )
 
+    def authors(self) -> set[str]:
+        """Every agent that has a message on the board."""
+        return {a for (a,) in self._query("SELECT DISTINCT agent FROM messages")}
+
     def counts(self) -> dict[str, int]:
         """Messages per type (``null`` types as ``(none)``), plus ``total``, ``agents`` and ``unreadable``."""
         out = {str(t or "(none)"): int(n) for t, n in
@@ -454,6 +492,28 @@ class BoardIndex:
                 " WHERE r.dst NOT IN (SELECT file FROM messages) ORDER BY m.key, r.dst"
             )
         ]
+
+
+def _list_board(store: Store, after: str | None, now: datetime) -> list[ObjectInfo]:
+    """The board after ``after`` (everything when ``None``) in one listing, or, on a store that cannot
+    list from a key (the Hub), one listing per day from the watermark's day to tomorrow: each costs a
+    request per 1,000 files of that day, whatever the board's size. Keys outside those days (another
+    name form, a stamp further ahead) are found by the next full listing."""
+    if after is None or store.native_start_after:
+        return list(store.list(paths.BOARD, start_after=after))
+    day = datetime.strptime(after.removeprefix(paths.BOARD)[:8], "%Y%m%d").replace(tzinfo=UTC)
+    if now - day > timedelta(days=3):  # a quiet board: one listing of it is cheaper than a listing per day
+        return list(store.list(paths.BOARD, start_after=after))
+    out: list[ObjectInfo] = []
+    while day <= now + timedelta(days=1):
+        out += store.list(paths.BOARD + day.strftime("%Y%m%d"), start_after=after)
+        day += timedelta(days=1)
+    return out
+
+
+def _arrival(info: ObjectInfo, now: datetime) -> str:
+    """The store's modification time of a listed object (the server's clock), else ``now``."""
+    return arrival_text(info.last_modified or now)
 
 
 def _parse(info: ObjectInfo, data: bytes | None) -> Message | str | None:

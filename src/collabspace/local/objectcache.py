@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..storage import ObjectInfo, Store
-from .index import cache_file
+from .dirs import cache_file
 
 
 class ObjectCache:
@@ -32,9 +32,10 @@ class ObjectCache:
             " data BLOB NOT NULL)"
         )
 
-    def fetch(self, store: Store, infos: Sequence[ObjectInfo], *, workers: int = 16) -> dict[str, bytes | None]:
+    def fetch(self, store: Store, infos: Sequence[ObjectInfo], *, workers: int = 16,
+              get: Callable[[list[ObjectInfo]], dict[str, bytes | None]] | None = None) -> dict[str, bytes | None]:
         """The bytes of every listed object (``None`` if it vanished): cached ones from disk, the rest
-        through ``store.get_many`` (then cached)."""
+        through ``get`` (by default ``store.get_many``), then cached."""
         hits: dict[str, bytes] = {}
         with self._lock:
             for info in infos:
@@ -44,7 +45,10 @@ class ObjectCache:
                 if row and row[0] == info.etag and row[1] == info.size:
                     hits[info.key] = bytes(row[2])
         missing = [i for i in infos if i.key not in hits]
-        fetched = store.get_many([i.key for i in missing], workers=workers) if missing else {}
+        if get is None:
+            def get(todo: list[ObjectInfo]) -> dict[str, bytes | None]:
+                return store.get_many([i.key for i in todo], workers=workers)
+        fetched = get(missing) if missing else {}
         fresh = [(i.key, i.etag, i.size, fetched[i.key]) for i in missing
                  if i.etag is not None and fetched.get(i.key) is not None and len(fetched[i.key]) == i.size]
         if fresh:
