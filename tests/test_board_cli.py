@@ -51,7 +51,7 @@ def test_post_from_every_source(run_cli, cli_space, tmp_path):
     msgs = {m["topic"]: m for m in json.loads(r.out)["messages"]}
     assert {t: m["body"] for t, m in msgs.items()} == {
         "plan": "from the flag", "q": "# From a file\n\ntext", "build-on": "from stdin"}
-    assert msgs["q"]["refs"] == [first]
+    assert msgs["q"]["refs"] == ["message_board/" + first]  # refs in one spelling: the full key
     assert set(msgs["plan"]) >= {"file", "agent", "type", "timestamp", "refs", "body"}
 
 
@@ -104,7 +104,7 @@ def test_thread_show_search_inbox(run_cli, cli_space):
     assert "    @agent-01 BPE" in lines  # the reply's body is indented under it
     tree = json.loads(ok(run_cli("read", "--thread", root, "--format", "json")).out)
     assert [(t["file"], t["depth"]) for t in tree] == [(root, 0), (reply, 1)]
-    assert json.loads(ok(run_cli("show", reply, "--format", "json")).out)["refs"] == [root]
+    assert json.loads(ok(run_cli("show", reply, "--format", "json")).out)["refs"] == ["message_board/" + root]
     assert ok(run_cli("show", f"message_board/{reply}")).out.startswith(f"── {reply}")
     r = ok(run_cli("search", "tokenizer"))
     assert r.out.startswith(root) and "Which tokenizer?" in r.out

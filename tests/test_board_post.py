@@ -25,13 +25,13 @@ def test_topic_defaults_to_the_type_and_refs_are_a_list(space):
     assert first.file == "20260425-143000_agent-01_experiment-proposal.md"
     reply = space.post("question", "how long?", topic="q", refs=[f"message_board/{first.file}"])
     meta, _ = frontmatter.parse(space.store.get(reply.key))
-    assert meta["refs"] == [first.file]
+    assert meta["refs"] == [first.key]  # written in the one spelling, the full key
 
 
 def test_refs_accept_a_name_without_md_and_a_message_not_yet_indexed(space):
     put_raw(space.store, "20260425-142000_agent-02.md", "---\nagent: agent-02\ntype: agent\n---\nhi\n")
     m = space.post("build-on", "extending", refs=["20260425-142000_agent-02"])
-    assert m.refs == ("20260425-142000_agent-02.md",)
+    assert m.refs == ("message_board/20260425-142000_agent-02.md",)
 
 
 def test_same_second_same_topic_posts_all_land_in_order(space):

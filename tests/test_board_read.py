@@ -119,7 +119,7 @@ def test_thread_is_a_tree_of_refs_both_ways(two, clock):
 def test_thread_and_show_of_missing_message(space):
     with pytest.raises(NotFound, match="no message '20260101-000000_agent-01_x.md' on the board"):
         space.thread("20260101-000000_agent-01_x.md")
-    with pytest.raises(InvalidInput, match="filename 'nope.md' is not"):
+    with pytest.raises(InvalidInput, match="filename 'nope' is not"):
         space.show("nope")
 
 

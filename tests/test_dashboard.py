@@ -49,7 +49,8 @@ def test_board_messages(collab):
     assert list(msgs) == sorted(msgs) and len(msgs) == 11 and board["older"] == 0
     q = msgs[names["question"]]
     assert q["type"] == "question" and q["mentions"] == ["agent-02"]
-    assert q["ref_items"] == [{"file": names["proposal"], "agent": "agent-02", "type": "experiment-proposal",
+    assert q["ref_items"] == [{"file": names["proposal"], "key": "message_board/" + names["proposal"],
+                               "agent": "agent-02", "type": "experiment-proposal",
                                "excerpt": "Few-shot chain of thought", "missing": False}]
     assert '<a href="/?agent=agent-02" class="mention"' in q["html"]
     assert msgs[names["proposal"]]["replies"] == 2

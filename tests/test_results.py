@@ -76,8 +76,8 @@ def test_refusals_store_nothing(gsm8k_space):
         (dict(score=0.1, fields=["novalue"]), InvalidInput, "invalid --field 'novalue'"),
         (dict(score=0.1, fields=["test_samples=many"]), InvalidInput, "test_samples must be a whole number"),
         (dict(score=0.1, track="limited"), InvalidInput, "this space has no tracks"),
-        (dict(score=0.1, refs=["20260101-000000_agent-09_nothing.md"]), NotFound, "ref '20260101-000000_agent-09_nothing.md'"),
-        (dict(score=0.1, artifacts=["artifacts/checkpoints/none_agent-01"]), NotFound, "artifact 'artifacts/checkpoints/none_agent-01'"),
+        (dict(score=0.1, refs=["20260101-000000_agent-09_nothing.md"]), NotFound, "refs: '20260101-000000_agent-09_nothing.md' is not a message"),
+        (dict(score=0.1, artifacts=["artifacts/checkpoints/none_agent-01"]), NotFound, "'artifacts/checkpoints/none_agent-01' is not stored"),
         (dict(predictions=b'{"index": 5000, "prediction": "1"}\n'), InvalidInput, "predictions, line 1: index 5000"),
     ]
     for kwargs, error, message in bad:

@@ -558,6 +558,7 @@ class Space:
             self.store, self.spec, self.agent, self.clock(), experiment=experiment, score=score,
             predictions=predictions, name=name, model=model, notes=notes, track=track, fields=fields, refs=refs,
             artifacts=artifacts, scorer_data=self._scorer_data() if predictions is not None else None,
+            resolve=self.board.resolve_ref,
         )
         self.write_leaderboard()
         return submission

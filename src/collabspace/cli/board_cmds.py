@@ -10,6 +10,7 @@ import click
 from ..domain.board import ThreadItem
 from ..domain.claims import Claim
 from ..domain.messages import Message
+from ..domain.refs import shown
 from ..domain.timefmt import format_duration, frontmatter_time
 from ..errors import InvalidInput
 from ..space import Space
@@ -41,7 +42,7 @@ def _read_body(body: str | None, body_file: str | None) -> str:
 def _human(m: Message, indent: str = "") -> str:
     lines = [f"── {m.file}  {m.header()}"]
     if m.refs:
-        lines.append("refs: " + ", ".join(m.refs))
+        lines.append("refs: " + ", ".join(shown(r) for r in m.refs))
     if extra := m.extras_line():
         lines.append(extra)
     lines += ["", *m.body.splitlines(), ""]

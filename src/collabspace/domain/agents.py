@@ -118,16 +118,3 @@ def register(
             hint="pick another id with --agent, e.g. " + f"{agent}-2"[:40],
         )
     return existing, False
-
-
-def list_registrations(store: Store) -> list[Registration]:
-    """All registrations; unreadable files are skipped (``collab doctor`` reports them)."""
-    out = []
-    for info in store.list(paths.AGENTS):
-        if not info.key.endswith(".md") or info.key.endswith("/README.md"):
-            continue
-        try:
-            out.append(parse_registration(info.key, store.get(info.key)))
-        except frontmatter.FrontmatterError:
-            continue
-    return out

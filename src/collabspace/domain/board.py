@@ -18,13 +18,13 @@ from ..errors import AlreadyExists, InvalidInput, NotFound
 from ..storage import Store
 from . import paths
 from ..local.cursors import Cursor, CursorStore
+from .refs import canonical, is_message, resolve, shown
 from ..local.index import BoardIndex, SyncResult
 from .messages import (
     Message,
     MessageFormatError,
     check_body,
     message_filename,
-    normalize_ref,
     parse_filename,
     parse_message,
     render_message,
@@ -94,45 +94,15 @@ class Board:
         return self.index.sync(self.store, now=self.clock(), full=full)
 
     # -- posting ------------------------------------------------------------------------
-    def resolve_ref(self, ref: str) -> str:
-        """What ``ref`` names: the bare filename of an existing message (given as a filename or a board
-        key), or the full key of an existing result or artifact (``artifacts/...``, or a result's filename).
-
-        A message that refs a result is flagged when that result is invalidated.
+    def resolve_ref(self, ref: str, *, folders: bool = False) -> str:
+        """The canonical key of an existing message, result or artifact that ``ref`` names (see
+        :func:`~collabspace.domain.refs.resolve`); a message the index holds costs no request.
 
         Raises:
             InvalidInput: ``ref`` is neither a message filename nor an artifact.
             NotFound: no such message, result or artifact.
         """
-        name = normalize_ref(ref)
-        try:
-            parse_filename(name)
-        except MessageFormatError:
-            return self._artifact_ref(ref)
-        if self.index.get(name) is None and not self.store.exists(paths.BOARD + name):
-            raise NotFound(
-                f"refs: {name!r} is not a message on the board",
-                hint="refs name existing messages; find them with: collab read --all or collab search WORDS",
-            )
-        return name
-
-    def _artifact_ref(self, ref: str) -> str:
-        ref = ref.strip()
-        if ref.startswith(paths.ARTIFACTS):
-            candidates = [ref]
-        elif "/" not in ref and ref.endswith(".json"):
-            candidates = [paths.RESULTS + ref]
-        else:
-            raise InvalidInput(
-                f"refs: {ref!r} is neither a message filename ({{YYYYMMDD-HHmmss}}_{{agent}}[_{{topic}}].md) "
-                "nor an artifact",
-                hint="refs name messages (20260425-143000_agent-01_plan.md), results (lora_agent-01.json) "
-                "or artifacts (artifacts/scripts/train_agent-01.py)",
-            )
-        for key in candidates:
-            if self.store.exists(key):
-                return key
-        raise NotFound(f"refs: {ref!r} is not stored", hint="list results and artifacts with: collab artifacts")
+        return resolve(ref, self.store, indexed=lambda key: self.index.get(shown(key)) is not None, folders=folders)
 
     def post(
         self,
@@ -194,7 +164,7 @@ class Board:
             InvalidInput: ``ref`` is not a message filename, or the file cannot be parsed (with the reason).
             NotFound: no such message.
         """
-        name = normalize_ref(ref)
+        name = _file(ref)
         parse_filename(name)
         found = self.index.get(name)
         if found is not None:
@@ -234,7 +204,7 @@ class Board:
 
     def _cursor(self, agent: str, after: str | None) -> Cursor:
         if after is not None:
-            name = normalize_ref(after)
+            name = _file(after)
             parse_filename(name)
             arrival = self.index.arrival_of(name)
             if arrival is None:
@@ -276,7 +246,7 @@ class Board:
         if when is not None:
             return when
         try:
-            return parse_filename(normalize_ref(text)).stamp
+            return parse_filename(_file(text)).stamp
         except MessageFormatError:
             raise InvalidInput(
                 f"--since {text!r} is not a duration, a time or a message filename",
@@ -291,35 +261,35 @@ class Board:
         """
         self.sync(full=True)
         root = self.show(ref)
-        members: dict[str, Message] = {root.file: root}
+        members: dict[str, Message] = {root.key: root}
         todo = [root]
         while todo:  # up: what it refs
-            for name in todo.pop().refs:
-                if name not in members and (parent := self.index.get(name)) is not None:
-                    members[name] = parent
+            for key in todo.pop().refs:
+                if key not in members and is_message(key) and (parent := self.index.get(shown(key))) is not None:
+                    members[key] = parent
                     todo.append(parent)
         todo = [root]
         while todo:  # down: what refs it
-            for child in self.index.referrers(todo.pop().file):
-                if child.file not in members:
-                    members[child.file] = child
+            for child in self.index.referrers(todo.pop().key):
+                if child.key not in members:
+                    members[child.key] = child
                     todo.append(child)
         children: dict[str, list[Message]] = {}
         for m in members.values():
             for parent in m.refs:
-                if parent in members and parent != m.file:
+                if parent in members and parent != m.key:
                     children.setdefault(parent, []).append(m)
-        roots = sorted((m for m in members.values() if not any(r in members for r in m.refs if r != m.file)),
+        roots = sorted((m for m in members.values() if not any(r in members for r in m.refs if r != m.key)),
                        key=lambda m: m.key)
         out: list[ThreadItem] = []
         seen: set[str] = set()
 
         def walk(m: Message, depth: int) -> None:
-            if m.file in seen:
+            if m.key in seen:
                 return
-            seen.add(m.file)
+            seen.add(m.key)
             out.append(ThreadItem(m, depth))
-            for child in sorted(children.get(m.file, []), key=lambda c: c.key):
+            for child in sorted(children.get(m.key, []), key=lambda c: c.key):
                 walk(child, depth + 1)
 
         for r in roots or [root]:
@@ -353,7 +323,7 @@ class Board:
         Raises:
             NotFound: a file is not a message on the board.
         """
-        names = [normalize_ref(f) for f in files] or [m.file for m in self.inbox(agent)]
+        names = [_file(f) for f in files] or [m.file for m in self.inbox(agent)]
         for name in names:
             parse_filename(name)
             if self.index.get(name) is None:
@@ -365,9 +335,10 @@ class Board:
         """Re-list the whole board and return the files that are skipped, and dangling refs."""
         self.sync(full=True)
         dangling = [
-            Problem(key, f"refs {ref}, which is not stored" if "/" in ref else f"refs {ref}, which is not on the board")
+            Problem(key, f"refs {shown(ref)}, which is not on the board" if is_message(ref)
+                    else f"refs {ref}, which is not stored")
             for key, ref in self.index.dangling_refs()
-            if "/" not in ref or not self.store.exists(ref)
+            if is_message(ref) or not ref.startswith(paths.ARTIFACTS) or not self.store.exists(ref)
         ]
         return sorted(self.index.problems() + dangling, key=lambda p: (p.key, p.reason))
 
@@ -421,6 +392,12 @@ def _span(d: timedelta) -> str:
     if minutes >= 2 * 24 * 60:
         return f"{minutes // (24 * 60)} days"
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _file(ref: str) -> str:
+    """A message's bare filename from any spelling of a ref to it (other refs come back as given)."""
+    key = canonical(ref)
+    return shown(key) if is_message(key) else str(ref).strip()
 
 
 def _same_post_slot(key: str, new_key: str) -> bool:

@@ -13,17 +13,16 @@ and the graph can later come from the board index instead of a listing.
 from __future__ import annotations
 
 import json
-import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..errors import AlreadyExists, CollabError, Conflict, InvalidInput, NotFound
+from ..errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from ..storage import Store
-from . import frontmatter, paths, safejson
+from . import paths, safejson
+from .refs import canonical
 from .results import parse_result
 from .spec import Spec
 from .timefmt import iso, parse_time
@@ -84,63 +83,20 @@ class Flag:
         return {"root": self.root, "via": self.via, "depth": self.depth, "reason": self.reason()}
 
 
-def normalize_refs(value: Any) -> list[str]:
-    """``refs`` as agents write them: a string, a comma list, a YAML list, or nothing."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [v.strip() for v in value.replace("\n", ",").split(",") if v.strip()]
-    if isinstance(value, (list, tuple)):
-        return [str(v).strip() for v in value if v is not None and str(v).strip()]
-    return [str(value).strip()]
-
-
-def _aliases(key: str) -> list[str]:
-    base = key.rsplit("/", 1)[-1]
-    out = [key, base]
-    for ext in (".json", ".md"):
-        if base.endswith(ext):
-            out.append(base[: -len(ext)])
-    return out
-
-
-def resolver(keys: Iterable[str]) -> dict[str, str]:
-    """A lookup from every way a ref may name a node (full key, file name, name without extension) to its key."""
-    table: dict[str, str] = {}
-    for key in keys:
-        for alias in _aliases(key):
-            table.setdefault(alias, key)
-    return table
-
-
-def resolve(ref: str, table: Mapping[str, str]) -> str | None:
-    """The node a ref points at, or ``None``; a result's per-item file stands for the result."""
-    ref = ref.strip().strip("`'\"<>").removeprefix("./")
-    if "://" in ref:  # hf://buckets/ns/name/message_board/x.md -> the key inside the space
-        for marker in (paths.BOARD, paths.ARTIFACTS):
-            if marker in ref:
-                ref = ref[ref.index(marker) :]
-                break
-    ref = ref.replace(".items.jsonl", ".json")
-    return table.get(ref) or table.get(ref.rsplit("/", 1)[-1])
-
-
 def propagate(graph: Mapping[str, Iterable[str]], invalid: Iterable[str]) -> dict[str, Flag]:
     """Flag every node that refs an invalid node, directly or transitively.
 
     Args:
-        graph: node key -> the refs it makes (raw; resolved with :func:`resolve`).
+        graph: node key -> the refs it makes (canonical keys, :mod:`.refs`; a ref to no node is ignored).
         invalid: the keys of invalid nodes (the roots; they are not flagged themselves).
 
     Returns:
         flagged node key -> :class:`Flag` with its nearest invalid root (fewest hops).
     """
-    table = resolver(graph)
     children: dict[str, list[str]] = {}
-    for node, refs in graph.items():
-        for ref in refs:
-            target = resolve(ref, table)
-            if target is not None and target != node:
+    for node, made in graph.items():
+        for target in made:
+            if target in graph and target != node:
                 children.setdefault(target, []).append(node)
     roots = [k for k in invalid if k in graph]
     flags: dict[str, Flag] = {}
@@ -155,65 +111,6 @@ def propagate(graph: Mapping[str, Iterable[str]], invalid: Iterable[str]) -> dic
             flags[child] = Flag(root=root, via=node, depth=depth + 1)
             queue.append((child, root, depth + 1))
     return flags
-
-
-# Messages are immutable, so their refs are read once per process.
-_REFS: dict[tuple[str, str], list[str]] = {}
-_REFS_LOCK = threading.Lock()
-
-
-def message_refs(store: Store, *, workers: int = 16) -> dict[str, list[str]]:
-    """Every message's refs, from the board listing: ``{message key: [ref, ...]}``.
-
-    This is the one place the invalidation graph reads the board; a message
-    whose frontmatter cannot be parsed simply contributes no refs.
-    """
-    keys = [i.key for i in store.list(paths.BOARD) if i.key.endswith(".md") and i.key != paths.BOARD_README]
-
-    def read(key: str) -> list[str]:
-        token = (store.url, key)
-        with _REFS_LOCK:
-            if token in _REFS:
-                return _REFS[token]
-        try:
-            meta, _ = frontmatter.parse(store.get(key))
-            refs = normalize_refs(meta.get("refs"))
-        except CollabError:
-            refs = []
-        with _REFS_LOCK:
-            _REFS[token] = refs
-        return refs
-
-    if not keys:
-        return {}
-    with ThreadPoolExecutor(max_workers=min(workers, len(keys))) as pool:
-        return dict(zip(keys, pool.map(read, keys), strict=True))
-
-
-# Verdicts are immutable: a parsed copy stays good while the listing shows the same etag and size.
-_VERDICTS: dict[tuple[str, str], tuple[Any, int, Verdict | str]] = {}
-
-
-def read_verdicts(store: Store) -> tuple[list[Verdict], list[tuple[str, str]]]:
-    """Every verdict in the space, and ``(key, problem)`` for the files that are not one."""
-    verdicts: list[Verdict] = []
-    problems: list[tuple[str, str]] = []
-    for info in store.list(paths.VERDICTS):
-        token = (store.url, info.key)
-        hit = _VERDICTS.get(token)
-        if hit and info.etag is not None and hit[:2] == (info.etag, info.size):
-            item = hit[2]
-        else:
-            try:
-                item = parse_verdict(info.key, store.get(info.key))
-            except CollabError as exc:
-                item = exc.message.removeprefix(f"{info.key}: ")
-            _VERDICTS[token] = (info.etag, info.size, item)
-        if isinstance(item, Verdict):
-            verdicts.append(item)
-        else:
-            problems.append((info.key, item))
-    return verdicts, problems
 
 
 def invalidate(store: Store, spec: Spec, agent: str, result: str, reason: str, *, now: datetime) -> Verdict:
@@ -232,8 +129,10 @@ def invalidate(store: Store, spec: Spec, agent: str, result: str, reason: str, *
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("--reason is empty", hint='say why, e.g. --reason "trained on the test split"')
-    key = result if result.startswith(paths.RESULTS) else paths.RESULTS + result.rsplit("/", 1)[-1]
-    key = key if key.endswith(".json") else key + ".json"
+    key = canonical(result if result.endswith(".json") else result + ".json")
+    if not key.startswith(paths.RESULTS):
+        raise NotFound(f"no result {result}", hint="name a result, e.g. lora_agent-01.json; list them with: "
+                       "collab leaderboard --format json")
     try:
         found = parse_result(key, store.get(key))
     except NotFound:

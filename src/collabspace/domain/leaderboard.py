@@ -44,6 +44,7 @@ from ..errors import NotFound
 from ..storage import Store
 from . import invalidation, paths
 from .problems import Problem
+from .refs import canonical
 from .results import Result, limit_violations
 from .spec import Spec
 
@@ -253,7 +254,7 @@ def build(
     by_key = {r.key: r for r in results}
     invalid: dict[str, str] = {}
     for v in sorted(verdicts, key=lambda v: v.key):
-        target = by_key.get(v.result) or by_key.get(paths.RESULTS + v.result.rsplit("/", 1)[-1])
+        target = by_key.get(canonical(v.result))
         if target is None:
             problems.append(Problem(v.key, f"verdict on {v.result}, which is not a result here"))
         elif v.by != target.owner and v.by not in spec.organizers:

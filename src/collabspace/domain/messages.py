@@ -17,18 +17,14 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import InvalidInput
-from . import frontmatter, paths
+from . import frontmatter, paths, refs
+from .refs import shown
 from .timefmt import UTC, file_stamp, frontmatter_time, parse_time
 
 #: The largest body ``post`` accepts; details belong in artifacts/.
 MAX_BODY_BYTES = 64 * 1024
 
-_FILENAME_RE = re.compile(
-    r"^(?P<stamp>\d{8}-\d{6})(?:-(?P<ms>\d{1,6}))?"
-    r"_(?P<agent>[^_/]+?)(?:_(?P<topic>[^/]*?))??(?:_(?P<seq>\d{3}))?\.md$"
-)
 _MENTION_RE = re.compile(r"(?<![\w@.])@([a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?)(?![a-z0-9-])")
-_REF_SPLIT_RE = re.compile(r"[,\s]+")
 _KNOWN_FIELDS = ("agent", "type", "timestamp", "refs")
 #: Kept in ``extra`` (and JSON) but not shown to a reader: bookkeeping of the tool's (see board.READ_TO).
 _QUIET_FIELDS = ("read_to",)
@@ -62,7 +58,7 @@ def parse_filename(name: str) -> FileName:
         MessageFormatError: the name does not follow any known form.
     """
     base = name.rsplit("/", 1)[-1]
-    match = _FILENAME_RE.match(base)
+    match = paths.MESSAGE_NAME.match(base)
     if not match:
         raise MessageFormatError(
             f"filename {base!r} is not {{YYYYMMDD-HHmmss}}_{{agent}}[_{{topic}}].md",
@@ -96,36 +92,6 @@ def message_filename(now: datetime, agent: str, topic: str, seq: int = 1) -> str
     """The key for a new message; ``seq`` > 1 adds the ``_NNN`` suffix that sorts after the plain form."""
     key = paths.message_key(file_stamp(now), agent, topic)
     return key if seq <= 1 else f"{key.removesuffix('.md')}_{seq:03d}.md"
-
-
-def normalize_ref(ref: str) -> str:
-    """A ref as the board stores it: a message as its bare filename (``message_board/x.md`` and ``x``
-    both become ``x.md``); a result or artifact as its full key (``y.json`` becomes
-    ``artifacts/results/y.json``)."""
-    text = str(ref).strip().strip("'\"")
-    if text.startswith(paths.ARTIFACTS):
-        return text
-    name = text.rsplit("/", 1)[-1]
-    if name.endswith(".json"):
-        return paths.RESULTS + name
-    return name if not name or name.endswith(".md") else name + ".md"
-
-
-def parse_refs(value: Any) -> tuple[str, ...]:
-    """``refs`` as agents write it: missing, a string, a comma list or a YAML list."""
-    if value is None or value == "":
-        return ()
-    items = value if isinstance(value, list) else [value]
-    out: list[str] = []
-    for item in items:
-        if item is None:
-            continue
-        text = str(item).strip().strip("[]")
-        for part in _REF_SPLIT_RE.split(text):
-            name = normalize_ref(part)
-            if name and name not in out:
-                out.append(name)
-    return tuple(out)
 
 
 def mentions(body: str) -> tuple[str, ...]:
@@ -182,7 +148,7 @@ class Message:
 
     def to_markdown(self, level: int = 3) -> str:
         """The message as a markdown section: heading, header line, refs, extra fields, body."""
-        refs = " · refs: " + ", ".join(f"`{r}`" for r in self.refs) if self.refs else ""
+        refs = " · refs: " + ", ".join(f"`{shown(r)}`" for r in self.refs) if self.refs else ""
         extra = f"\n{self.extras_line()}" if self.extras_line() else ""
         return f"{'#' * level} {self.file}\n*{self.header()}*{refs}{extra}\n\n{self.body}\n"
 
@@ -229,7 +195,7 @@ def parse_message(key: str, data: bytes) -> Message:
         time=parse_time(meta.get("timestamp")) or name.stamp,
         stamp=name.stamp,
         topic=name.topic,
-        refs=parse_refs(meta.get("refs")),
+        refs=refs.parse(meta.get("refs")),
         body=body,
         extra={k: v for k, v in meta.items() if k not in _KNOWN_FIELDS},
     )

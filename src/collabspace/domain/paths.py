@@ -44,6 +44,11 @@ PACKS = "packs/"
 GENERATED = (SPEC, README, BOARD_README, ARTIFACTS_README, LEADERBOARD_JSON, LEADERBOARD)
 
 AGENT_ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+#: A message's filename: ``{YYYYMMDD-HHmmss}[-{ms}]_{agent}[_{topic}][_{NNN}].md``, as every known writer names it.
+MESSAGE_NAME = re.compile(
+    r"^(?P<stamp>\d{8}-\d{6})(?:-(?P<ms>\d{1,6}))?"
+    r"_(?P<agent>[^_/]+?)(?:_(?P<topic>[^/]*?))??(?:_(?P<seq>\d{3}))?\.md$"
+)
 
 
 def check_agent_id(agent: str | None) -> str:

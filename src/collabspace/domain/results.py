@@ -16,19 +16,17 @@ from __future__ import annotations
 import json
 import math
 import re
-import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..errors import AlreadyExists, CollabError, InvalidInput, NotFound
+from ..errors import AlreadyExists, InvalidInput
 from ..scorers import ScoreReport, get_scorer
-from ..storage import ObjectInfo, Store, check_key
+from ..storage import Store
 from . import paths, safejson
 from .artifacts import name_owner
-from ..local.objectcache import ObjectCache
-from .problems import Problem
+from .refs import parse as parse_refs
 from .spec import Spec
 from .timefmt import iso, parse_time
 
@@ -157,16 +155,6 @@ def parse_field(text: str) -> tuple[str, Any]:
         raise InvalidInput(exc.message, hint="give a finite number of at most 100 digits, or plain text") from None
 
 
-def _str_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    if isinstance(value, list):
-        return [str(v).strip() for v in value if str(v).strip()]
-    return [str(value)]
-
-
 def _verification(value: Any) -> Verification | None:
     if not isinstance(value, dict) or not all(
         isinstance(value.get(f), int) and not isinstance(value.get(f), bool) for f in ("correct", "total")
@@ -211,8 +199,8 @@ def parse_result(key: str, data: bytes, *, modified: datetime | None = None) -> 
         test_samples=samples if isinstance(samples, int) and not isinstance(samples, bool) else None,
         notes=str(obj.get("notes") or ""),
         track=str(track) if track not in (None, "") else None,
-        refs=_str_list(obj.get("refs")),
-        artifacts=_str_list(obj.get("artifacts")),
+        refs=list(parse_refs(obj.get("refs"))),
+        artifacts=list(parse_refs(obj.get("artifacts"))),
         verification=_verification(obj.get("verification")),
         raw=obj,
     )
@@ -288,50 +276,6 @@ def write_result(store: Store, key: str, doc: dict[str, Any], items: bytes | Non
         raise AlreadyExists(f"{key} already exists", hint=hint) from None
 
 
-# Result files are immutable, so a parsed copy stays good while the listing shows the same etag and size.
-_CACHE: dict[tuple[str, str], tuple[Any, int, Result | Problem]] = {}
-_CACHE_LOCK = threading.Lock()
-
-
-def _cached(store: Store, info: ObjectInfo) -> Result | Problem | None:
-    hit = _CACHE.get((store.url, info.key))
-    if hit and info.etag is not None and hit[0] == info.etag and hit[1] == info.size:
-        return hit[2]
-    return None
-
-
-def _parse_one(store: Store, info: ObjectInfo, data: bytes | None) -> Result | Problem:
-    token = (store.url, info.key)
-    try:
-        if data is None:
-            raise NotFound(f"{info.key}: gone")
-        item: Result | Problem = parse_result(info.key, data, modified=info.last_modified)
-    except NotFound:
-        item = Problem(info.key, "disappeared while being read")
-    except CollabError as exc:
-        item = Problem(info.key, exc.message.removeprefix(f"{info.key}: "))
-    with _CACHE_LOCK:
-        _CACHE[token] = (info.etag, info.size, item)
-    return item
-
-
-def read_results(store: Store, infos: Iterable[ObjectInfo], *, workers: int = 16,
-                 cache: ObjectCache | None = None) -> tuple[list[Result], list[Problem]]:
-    """Read the result files among ``infos`` (in parallel, or in one request where the store batches):
-    the usable ones, and the problems. Parsed files are reused while their etag and size are unchanged,
-    within the process and, with ``cache``, across processes on this machine."""
-    wanted = [i for i in infos if is_result_key(i.key)]
-    with _CACHE_LOCK:
-        items = [_cached(store, i) for i in wanted]
-    missing = [i for i, item in zip(wanted, items, strict=True) if item is None]
-    if missing:
-        data = (cache.fetch(store, missing, workers=workers) if cache
-                else store.get_many([i.key for i in missing], workers=workers))
-        fetched = iter([_parse_one(store, i, data[i.key]) for i in missing])
-        items = [item if item is not None else next(fetched) for item in items]
-    return [r for r in items if isinstance(r, Result)], [p for p in items if isinstance(p, Problem)]
-
-
 # -- submitting ------------------------------------------------------------------------------------
 @dataclass
 class Submission:
@@ -349,38 +293,6 @@ class Submission:
         if self.report:
             out.update(correct=self.report.correct, total=self.report.total, items=paths.items_key(self.key))
         return out
-
-
-def resolve_ref(store: Store, ref: str) -> str:
-    """The stored key a ``--refs`` value names: a full key, or a message or result file name.
-
-    Raises:
-        NotFound: nothing stored by that name.
-    """
-    ref = ref.strip()
-    if not ref:
-        raise InvalidInput("empty ref", hint="refs name messages (message_board/...) or results (artifacts/results/...)")
-    candidates = [ref] if "/" in ref else [paths.BOARD + ref, paths.BOARD + ref + ".md", paths.RESULTS + ref,
-                                           paths.RESULTS + ref + ".json"]
-    for key in candidates:
-        check_key(key)
-        if store.exists(key):
-            return key
-    raise NotFound(f"ref {ref!r} names no stored message or result",
-                   hint="refs name files such as message_board/20260425-143000_agent-01_topic.md; list them with: collab ls")
-
-
-def resolve_artifact(store: Store, key: str) -> str:
-    """An ``--artifacts`` value: a stored key, or a folder with files in it.
-
-    Raises:
-        NotFound: nothing stored there.
-    """
-    key = key.strip().rstrip("/")
-    check_key(key)
-    if store.exists(key) or next(iter(store.list(key + "/")), None) is not None:
-        return key
-    raise NotFound(f"artifact {key!r} is not stored", hint="list artifacts with: collab artifacts")
 
 
 def _track(spec: Spec, track: str | None) -> str | None:
@@ -410,11 +322,15 @@ def submit(
     refs: Iterable[str] = (),
     artifacts: Iterable[str] = (),
     scorer_data: bytes | None = None,
+    resolve: Callable[..., str],
 ) -> Submission:
     """Validate and store one result (create-only); score it first when predictions are given.
 
     Everything is checked before anything is written, so a refused submission stores nothing.
     A result over a spec limit is stored, marked invalid with the reason.
+
+    Args:
+        resolve: the canonical key of an existing ref (``resolve(ref, folders=True)`` for an artifact).
 
     Raises:
         InvalidInput: no experiment, both or neither of score and predictions, a score that is not
@@ -435,8 +351,8 @@ def submit(
     samples = extra.pop("test_samples", None)
     if samples is not None and (isinstance(samples, bool) or not isinstance(samples, int) or samples < 0):
         raise InvalidInput(f"test_samples must be a whole number, got {samples!r}", hint="e.g. --field test_samples=1319")
-    ref_keys = list(dict.fromkeys(resolve_ref(store, r) for r in refs))
-    artifact_keys = list(dict.fromkeys(resolve_artifact(store, a) for a in artifacts))
+    ref_keys = list(dict.fromkeys(resolve(r) for r in refs))
+    artifact_keys = list(dict.fromkeys(resolve(a, folders=True) for a in artifacts))
     report: ScoreReport | None = None
     verification = None
     if predictions is not None:

@@ -52,7 +52,7 @@ from ..storage import ObjectInfo, Store
 from .cursors import Cursor, arrival_text
 from .dirs import cache_file
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: refs as full keys (cursors are not here: nothing is lost)
 RESCAN_WINDOW = timedelta(minutes=10)
 #: The longest a plain read goes without a full listing of the board.
 RECONCILE = timedelta(minutes=5)
@@ -392,10 +392,10 @@ class BoardIndex:
         """A version of the index's content (changes whenever a message is added or dropped)."""
         return "{}.{}".format(*self._query("SELECT coalesce(max(seq), 0), count(*) FROM messages")[0])
 
-    def referrers(self, file: str) -> list[Message]:
+    def referrers(self, key: str) -> list[Message]:
         """Messages whose refs name ``file``, in board order."""
         return self._messages(
-            f"SELECT {_COLUMNS} FROM refs r JOIN messages m ON m.seq = r.src WHERE r.dst = ? ORDER BY m.key", (file,)
+            f"SELECT {_COLUMNS} FROM refs r JOIN messages m ON m.seq = r.src WHERE r.dst = ? ORDER BY m.key", (key,)
         )
 
     def search(self, query: str, *, limit: int) -> list[Message]:
@@ -419,10 +419,10 @@ class BoardIndex:
         """Messages by others that ref one of ``agent``'s messages or mention ``@agent``, in board order;
         with ``unanswered``, only those no message of ``agent``'s refs."""
         answered = " AND NOT EXISTS (SELECT 1 FROM refs a JOIN messages am ON am.seq = a.src" \
-                   " WHERE a.dst = m.file AND am.agent = ?1)" if unanswered else ""
+                   " WHERE a.dst = m.key AND am.agent = ?1)" if unanswered else ""
         sql = (
             f"SELECT {_COLUMNS} FROM messages m WHERE m.agent != ?1 AND ("
-            " m.seq IN (SELECT r.src FROM refs r JOIN messages d ON d.file = r.dst WHERE d.agent = ?1)"
+            " m.seq IN (SELECT r.src FROM refs r JOIN messages d ON d.key = r.dst WHERE d.agent = ?1)"
             f" OR m.seq IN (SELECT src FROM mentions WHERE agent = ?1)){answered} ORDER BY m.key DESC"
         )
         params: list[Any] = [agent]
@@ -446,7 +446,7 @@ class BoardIndex:
         where = "m.type = ?" + (" AND m.agent = ?" if agent else "")
         cond = (
             f"{where} AND NOT EXISTS (SELECT 1 FROM refs r JOIN messages a ON a.seq = r.src"
-            f" WHERE r.dst = m.file {'AND a.agent != m.agent' if others_only else ''} {answer})"
+            f" WHERE r.dst = m.key {'AND a.agent != m.agent' if others_only else ''} {answer})"
         )
         params: list[Any] = [type] + ([agent] if agent else []) + ([answer_type] if answer_type else [])
         total = int(self._query(f"SELECT count(*) FROM messages m WHERE {cond}", params)[0][0])
@@ -484,12 +484,12 @@ class BoardIndex:
         return {k: json.loads(r) for k, r in self._query("SELECT key, refs FROM messages WHERE refs != '[]'")}
 
     def dangling_refs(self) -> list[tuple[str, str]]:
-        """(message key, ref) pairs whose ref names no message on the board."""
+        """(message key, ref) pairs whose ref names no message indexed (results and artifacts included)."""
         return [
             (k, d)
             for k, d in self._query(
                 "SELECT m.key, r.dst FROM refs r JOIN messages m ON m.seq = r.src"
-                " WHERE r.dst NOT IN (SELECT file FROM messages) ORDER BY m.key, r.dst"
+                " WHERE r.dst NOT IN (SELECT key FROM messages) ORDER BY m.key, r.dst"
             )
         ]
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..domain.leaderboard import build as build_leaderboard
 from ..domain.messages import Message, mentions
+from ..domain.refs import shown
 from ..errors import InvalidInput
 from .live import LiveSpace
 from .render import excerpt
@@ -30,9 +31,10 @@ def message(live: LiveSpace, m: Message) -> dict[str, Any]:
     rendered = live.rendered(m)
     refs = []
     for ref in m.refs:
-        target = board.by_file.get(ref)
-        refs.append({"file": ref, "agent": target.agent if target else None, "type": target.type if target else None,
-                     "excerpt": excerpt(target.body) if target else "", "missing": target is None})
+        target = board.by_key.get(ref)
+        refs.append({"file": shown(ref), "key": ref, "agent": target.agent if target else None,
+                     "type": target.type if target else None, "excerpt": excerpt(target.body) if target else "",
+                     "missing": target is None})
     who = [r["agent"] for r in refs if r["agent"] and r["agent"] != m.agent] + list(mentions(m.body))
     lb = live.results.leaderboard
     flag = lb.flagged.get(m.key) if lb else None
@@ -43,7 +45,7 @@ def message(live: LiveSpace, m: Message) -> dict[str, Any]:
         "summary_html": rendered.summary,
         "mentions": list(dict.fromkeys(who)),
         "ref_items": refs,
-        "replies": len(board.replies.get(m.file, [])),
+        "replies": len(board.replies.get(m.key, [])),
         "flag": flag.reason() if flag else None,
     }
 

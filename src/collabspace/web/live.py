@@ -47,8 +47,8 @@ class BoardState:
     """Every message in board order, with what the pages derive from them."""
 
     messages: list[Message] = field(default_factory=list)
-    by_file: dict[str, Message] = field(default_factory=dict)
-    replies: dict[str, list[str]] = field(default_factory=dict)  # file -> files that ref it
+    by_key: dict[str, Message] = field(default_factory=dict)
+    replies: dict[str, list[str]] = field(default_factory=dict)  # key -> keys of the messages that ref it
     threads: int = 0
     last_seen: dict[str, Message] = field(default_factory=dict)
     posts: dict[str, int] = field(default_factory=dict)
@@ -56,17 +56,17 @@ class BoardState:
 
     @classmethod
     def build(cls, messages: list[Message], version: str) -> BoardState:
-        state = cls(messages=messages, by_file={m.file: m for m in messages}, version=version)
+        state = cls(messages=messages, by_key={m.key: m for m in messages}, version=version)
         for m in messages:
             for ref in m.refs:
-                if ref in state.by_file and ref != m.file:
-                    state.replies.setdefault(ref, []).append(m.file)
+                if ref in state.by_key and ref != m.key:
+                    state.replies.setdefault(ref, []).append(m.key)
             state.posts[m.agent] = state.posts.get(m.agent, 0) + 1
             if m.agent not in state.last_seen or m.key > state.last_seen[m.agent].key:
                 state.last_seen[m.agent] = m
         # a thread: a message others answer that answers nothing on the board itself
         state.threads = sum(
-            1 for f in state.replies if not any(r in state.by_file and r != f for r in state.by_file[f].refs)
+            1 for k in state.replies if not any(r in state.by_key and r != k for r in state.by_key[k].refs)
         )
         return state
 
