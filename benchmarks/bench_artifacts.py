@@ -25,7 +25,7 @@ import obstore.store as ost
 
 from support import moto_server
 
-from collabspace.domain.presets import preset_spec
+from collabspace.domain.setup.presets import preset_spec
 from collabspace.space import Space
 
 MiB = 1024 * 1024

@@ -32,8 +32,8 @@ from pathlib import Path
 
 from support import moto_server
 
-from collabspace.domain.messages import message_filename, parse_message, render_message
-from collabspace.domain.presets import preset_spec
+from collabspace.domain.board.messages import message_filename, parse_message, render_message
+from collabspace.domain.setup.presets import preset_spec
 from collabspace.domain.timefmt import utcnow
 from collabspace.space import Space
 from collabspace.storage import Store, open_store

@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from browser_support import CHROMIUM, CHROMIUM_ARGS, chromium_missing  # noqa: E402
 
 from collabspace.domain import paths  # noqa: E402
-from collabspace.domain.messages import message_filename, render_message  # noqa: E402
-from collabspace.domain.presets import preset_spec  # noqa: E402
+from collabspace.domain.board.messages import message_filename, render_message  # noqa: E402
+from collabspace.domain.setup.presets import preset_spec  # noqa: E402
 from collabspace.space import Space  # noqa: E402
 from collabspace.web.app import BackgroundServer  # noqa: E402
 

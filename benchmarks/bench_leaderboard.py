@@ -27,10 +27,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from support import moto_server
 
-from collabspace.domain import leaderboard as standings
-from collabspace.domain import results as result_files
+from collabspace.domain.results import leaderboard as standings
+from collabspace.domain.results import results as result_files
 from collabspace.local.objectcache import ObjectCache
-from collabspace.domain.presets import preset_spec
+from collabspace.domain.setup.presets import preset_spec
 from collabspace.space import Space
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from collabspace.domain import frontmatter
-from collabspace.domain.messages import message_filename, parse_message, render_message
+from collabspace.domain.board.messages import message_filename, parse_message, render_message
 
 TYPES = ("status-update", "experiment-proposal", "results-report", "question", "build-on")
 

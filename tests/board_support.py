@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from collabspace.domain.messages import render_message
+from collabspace.domain.board.messages import render_message
 from collabspace.storage import Store
 from collabspace.storage.counting import CountingStore
 
@@ -23,6 +23,7 @@ def isolated_cache(tmp_path_factory, monkeypatch):
     """Every test gets its own index cache folder (never the user's)."""
     cache = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("COLLAB_CACHE_DIR", str(cache))
+    monkeypatch.setenv("COLLAB_STATE_DIR", str(tmp_path_factory.mktemp("state")))
     return cache
 
 
@@ -46,8 +47,8 @@ def minutes(n: float) -> timedelta:
 
 def make_space(url: str, clock, agent: str | None = "agent-01", **spec_overrides):
     """A space holding only its collab.toml (what the board needs), opened as ``agent``."""
-    from collabspace.domain.presets import preset_spec
-    from collabspace.domain.spec import spec_from_dict
+    from collabspace.domain.setup.presets import preset_spec
+    from collabspace.domain.setup.spec import spec_from_dict
     from collabspace.space import Space
     from collabspace.storage import open_store
 

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from collabspace.domain.presets import preset_spec
+from collabspace.domain.setup.presets import preset_spec
 from collabspace.space import Space
 
 _counter = itertools.count()
@@ -22,10 +22,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_session(tmp_path_factory):
+    """Session and module fixtures (servers, subprocesses) never touch the user's folders either."""
+    os.environ["COLLAB_CACHE_DIR"] = str(tmp_path_factory.mktemp("session-cache"))
+    os.environ["COLLAB_STATE_DIR"] = str(tmp_path_factory.mktemp("session-state"))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Keep every test's board index out of the user's real cache folder."""
+    """Keep every test's board index and cursors out of the user's real cache and state folders."""
     monkeypatch.setenv("COLLAB_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("COLLAB_STATE_DIR", str(tmp_path_factory.mktemp("state")))
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from importlib.resources import files
 
-from collabspace.domain.presets import preset_spec
+from collabspace.domain.setup.presets import preset_spec
 from collabspace.space import Space
 
 T0 = datetime(2026, 4, 25, 9, 0, tzinfo=timezone.utc)

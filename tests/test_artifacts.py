@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from collabspace.domain import artifacts as artifact_files
-from collabspace.domain.presets import preset_spec
+from collabspace.domain.setup.presets import preset_spec
 from collabspace.errors import Conflict, InvalidInput, NotFound, StoreError
 from collabspace.space import Space
 from collabspace.storage import ObjectInfo, Store, open_store

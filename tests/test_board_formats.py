@@ -7,7 +7,7 @@ import json
 import pytest
 from board_support import isolated_cache, put_raw, space  # noqa: F401
 
-from collabspace.domain.messages import (
+from collabspace.domain.board.messages import (
     MessageFormatError,
     mentions,
     message_filename,

@@ -9,7 +9,7 @@ from board_support import isolated_cache, make_space, put_raw, space  # noqa: F4
 
 from collabspace import AlreadyExists, InvalidInput, NotFound
 from collabspace.domain import frontmatter
-from collabspace.domain.messages import MAX_BODY_BYTES
+from collabspace.domain.board.messages import MAX_BODY_BYTES
 
 
 def test_post_writes_the_template_format(space):
@@ -107,7 +107,7 @@ def test_post_needs_an_agent_id(memory_url, clock):
 
 
 def test_a_full_second_of_one_topic_is_refused(space, monkeypatch):
-    from collabspace.domain import board
+    from collabspace.domain.board import board
 
     monkeypatch.setattr(board, "MAX_SEQ", 3)
     for _ in range(3):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from browser_support import browser  # noqa: F401  -- the fixture
-from collabspace.domain.presets import preset_spec
+from collabspace.domain.setup.presets import preset_spec
 from collabspace.space import Space
 from collabspace.web.app import BackgroundServer
 from dashboard_support import XSS_BODY, Clock, gold_predictions, gsm8k_collab

@@ -7,8 +7,8 @@ import json
 import pytest
 from board_support import fill_board, isolated_cache, make_space, put_message, space  # noqa: F401
 
-from collabspace.domain.digest import MAX_CHARS
-from collabspace.domain.leaderboard import Row
+from collabspace.domain.board.digest import MAX_CHARS
+from collabspace.domain.results.leaderboard import Row
 from collabspace.space import Space
 
 TOP = [{"rank": i, "agent_id": f"agent-0{i}", "score": 0.9 - i / 100, "experiment": f"lora r{i}", "status": "verified"}
@@ -60,7 +60,7 @@ def test_digest_has_every_part(space, board):
 
 
 def test_digest_shows_the_top_five_results(space, board, monkeypatch):
-    from collabspace.domain import digest
+    from collabspace.domain.board import digest
 
     d = digest.render(digest.gather(space._claim_book, space.spec, "agent-01", TOP))
     assert "1. 0.89 agent-01: lora r1 (verified)" in d.markdown and "5. 0.85 agent-05" in d.markdown
@@ -120,7 +120,7 @@ def test_join_ends_with_the_digest(run_cli, tmp_path, clock):
 
 def test_digest_shows_invalid_work_and_what_builds_on_it(tmp_path):
     from collabspace import Space
-    from collabspace.domain.presets import preset_spec
+    from collabspace.domain.setup.presets import preset_spec
 
     url = str(tmp_path / "s")
     Space.init(url, preset_spec("gsm8k"))

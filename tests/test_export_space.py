@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from browser_support import HubBucketServer, StaticServer, browser  # noqa: F401  -- browser is a fixture
-from collabspace.domain.presets import preset_spec
+from collabspace.domain.setup.presets import preset_spec
 from collabspace.space import Space
 from collabspace.web.export import export_space_files, hub_bucket_url, page_urls
 

@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from collabspace import AlreadyExists, NotFound, Space
-from collabspace.domain.presets import preset_spec
+from collabspace.domain.setup.presets import preset_spec
 
 TOKEN = os.environ.get("HF_TOKEN")
 NAMESPACE = os.environ.get("COLLAB_HF_TEST_NAMESPACE")

@@ -10,7 +10,7 @@ import pytest
 from fake_hub import FakeHfApi
 
 from collabspace import Conflict, Space
-from collabspace.domain.presets import preset_spec
+from collabspace.domain.setup.presets import preset_spec
 from collabspace.storage.hf import HFBucketStore
 
 TEST_SET = Path(__file__).resolve().parents[1] / "src/collabspace/scorers/data/gsm8k_test.jsonl"
@@ -83,7 +83,7 @@ def test_api_calls_of_a_typical_agent_session(hub, tmp_path, capsys):
     # another machine (its own index) posts a question
     from datetime import datetime, timezone
 
-    from collabspace.domain.messages import render_message
+    from collabspace.domain.board.messages import render_message
 
     now = datetime.now(timezone.utc)
     text = render_message(agent="agent-02", type="question", now=now, body="@agent-01 hi")

@@ -12,7 +12,7 @@ import pytest
 from fake_hub import MODELLED_ON, TREE_PAGE_SIZE, FakeHfApi
 
 from collabspace import NotFound, Space, StoreError
-from collabspace.domain.presets import preset_spec
+from collabspace.domain.setup.presets import preset_spec
 from collabspace.storage import hf as hf_module
 from collabspace.storage import open_store
 from collabspace.storage.hf import HFBucketStore, parse_hf_url

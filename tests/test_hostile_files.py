@@ -13,7 +13,10 @@ import time
 
 import pytest
 
-from collabspace.domain import agents, frontmatter, invalidation, messages, results, safejson
+from collabspace.domain.setup import agents
+from collabspace.domain import frontmatter, safejson
+from collabspace.domain.results import invalidation, results
+from collabspace.domain.board import messages
 from collabspace.domain.frontmatter import FrontmatterError
 from collabspace.errors import InvalidInput
 from collabspace.space import Space
@@ -170,7 +173,7 @@ def test_a_verification_that_is_not_whole_numbers_is_no_verification():
 def poisoned(memory_url, clock, loader):
     """A GSM8K space with good messages, registrations and results, and every hostile file beside them
     (read with each YAML loader in turn)."""
-    from collabspace.domain.presets import preset_spec
+    from collabspace.domain.setup.presets import preset_spec
 
     Space.init(memory_url, preset_spec("gsm8k"), clock=clock)
     space = Space.open(memory_url, agent="agent-01", clock=clock)
@@ -232,8 +235,8 @@ def test_the_board_and_the_agents_still_read(poisoned):
     "huge",
 ])
 def test_a_hostile_collab_toml_is_refused(text):
-    from collabspace.domain.presets import preset_spec
-    from collabspace.domain.spec import parse_spec
+    from collabspace.domain.setup.presets import preset_spec
+    from collabspace.domain.setup.spec import parse_spec
 
     if text == "huge":  # a valid spec with 300 KB of comment after it
         text = preset_spec("gsm8k").to_toml() + "\n#" + "x" * 300_000 + "\n"

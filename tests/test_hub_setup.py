@@ -6,7 +6,7 @@ import pytest
 from fake_hub import FakeHfApi
 
 from collabspace import CollabError, Conflict, InvalidInput, Space
-from collabspace.domain.presets import preset_spec
+from collabspace.domain.setup.presets import preset_spec
 from collabspace.hub_setup import create_on_hub, plan_on_hub
 from collabspace.storage.hf import HFBucketStore, HubAdmin
 

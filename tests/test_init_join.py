@@ -10,7 +10,7 @@ import tomllib
 import pytest
 
 from collabspace import Conflict, InvalidInput, NotFound, Space
-from collabspace.domain.presets import preset_spec
+from collabspace.domain.setup.presets import preset_spec
 from collabspace.storage import open_store
 
 GENERATED = ["LEADERBOARD.md", "README.md", "artifacts/README.md", "collab.toml", "leaderboard.json",
@@ -72,7 +72,7 @@ def test_init_parameter_golf_on_real_s3(run_cli, s3_bucket):
 
 @pytest.mark.parametrize("direction,order", [("lower", ["b-best", "b-worst"]), ("higher", ["b-worst", "b-best"])])
 def test_leaderboard_baselines_sorted_by_direction(memory_url, direction, order):
-    from collabspace.domain.spec import spec_from_dict
+    from collabspace.domain.setup.spec import spec_from_dict
 
     spec = spec_from_dict({
         "task": {"id": "t", "title": "T", "goal": "g"},

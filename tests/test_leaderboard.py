@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from collabspace.domain import leaderboard as standings
+from collabspace.domain.results import leaderboard as standings
 from collabspace.domain import paths
-from collabspace.domain.presets import preset_spec
-from collabspace.domain.spec import spec_from_dict
+from collabspace.domain.setup.presets import preset_spec
+from collabspace.domain.setup.spec import spec_from_dict
 from collabspace.errors import InvalidInput
 from collabspace.space import Space
 from collabspace.storage import ObjectInfo, Store, open_store
@@ -331,7 +331,7 @@ def test_sixteen_processes_submitting_at_once_on_s3(s3_bucket):
 def test_a_new_process_does_not_fetch_every_result_again(tmp_path):
     """Results are cached on the machine by etag: a fresh process (cleared in-process cache) fetches only new ones."""
     from collabspace import Space
-    from collabspace.domain.presets import preset_spec
+    from collabspace.domain.setup.presets import preset_spec
     from collabspace.storage import open_store
     from collabspace.storage.counting import CountingStore
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from collabspace.domain import paths
-from collabspace.domain.invalidation import propagate
+from collabspace.domain.results.invalidation import propagate
 from collabspace.domain.refs import parse as parse_refs
-from collabspace.domain.presets import preset_spec
-from collabspace.domain.spec import spec_from_dict
+from collabspace.domain.setup.presets import preset_spec
+from collabspace.domain.setup.spec import spec_from_dict
 from collabspace.errors import Conflict, InvalidInput, NotFound
 from collabspace.space import Space
 

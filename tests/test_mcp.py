@@ -13,7 +13,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 from collabspace import Space
-from collabspace.domain.presets import preset_spec
+from collabspace.domain.setup.presets import preset_spec
 
 TEST_SET = Path(__file__).resolve().parents[1] / "src/collabspace/scorers/data/gsm8k_test.jsonl"
 BUDGET = 8_000  # characters of tools/list JSON, about 2,000 tokens
@@ -32,6 +32,7 @@ def space_url(tmp_path, monkeypatch) -> str:
 def server(space_url: str, agent: str, cache: str) -> StdioServerParameters:
     env = {k: v for k, v in os.environ.items() if k.startswith(("PATH", "HOME", "LANG", "PYTHON"))}
     env["COLLAB_CACHE_DIR"] = cache
+    env["COLLAB_STATE_DIR"] = cache + "-state"
     return StdioServerParameters(command=sys.executable,
                                  args=["-m", "collabspace", "mcp", "--space", space_url, "--agent", agent], env=env)
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from collabspace.domain import paths
-from collabspace.domain.presets import preset_spec
+from collabspace.domain.setup.presets import preset_spec
 from collabspace.errors import AlreadyExists, InvalidInput, NotFound
 from collabspace.scorers.gsm8k import GSM8KScorer
 from collabspace.space import Space

@@ -10,7 +10,7 @@ from fractions import Fraction
 
 import pytest
 
-from collabspace.domain.presets import preset_spec
+from collabspace.domain.setup.presets import preset_spec
 from collabspace.errors import InvalidInput, NotFound
 from collabspace.scorers import available, get_scorer
 from collabspace.scorers.gsm8k import GSM8KScorer, extract_answer

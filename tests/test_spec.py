@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from collabspace.domain.presets import PRESETS, preset_spec
-from collabspace.domain.spec import parse_spec
+from collabspace.domain.setup.presets import PRESETS, preset_spec
+from collabspace.domain.setup.spec import parse_spec
 from collabspace.domain.timefmt import format_duration, parse_duration
 from collabspace.errors import InvalidInput, InvalidSpec
 

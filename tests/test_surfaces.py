@@ -21,8 +21,8 @@ import pytest
 
 from browser_support import HubBucketServer, StaticServer, browser  # noqa: F401  -- browser is a fixture
 from collabspace.domain import paths
-from collabspace.domain.presets import preset_spec
-from collabspace.domain.spec import Constraints, Limit
+from collabspace.domain.setup.presets import preset_spec
+from collabspace.domain.setup.spec import Constraints, Limit
 from collabspace.space import Space
 
 TEST_SET = Path(__file__).resolve().parents[1] / "src/collabspace/scorers/data/gsm8k_test.jsonl"

@@ -34,7 +34,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from .domain.presets import preset_spec
+from .domain.setup.presets import preset_spec
 from .domain.timefmt import utcnow
 from .scorers import get_scorer
 from .space import Space

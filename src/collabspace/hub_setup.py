@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .domain.spec import Spec
+from .domain.setup.spec import Spec
 from .errors import CollabError, Conflict, InvalidInput
 from .space import Space
 from .storage.hf import HFBucketStore, HubAdmin, parse_hf_url

@@ -15,7 +15,7 @@ most one listing per prefix:
   at most every :data:`AGENTS_SECONDS` unless asked.
 
 The snapshot carries the leaderboard too, built once from it
-(:func:`collabspace.domain.leaderboard.build`), and a ``version`` that changes
+(:func:`collabspace.domain.results.leaderboard.build`), and a ``version`` that changes
 when anything in it does.
 """
 
@@ -29,14 +29,15 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from .domain import agents as registrations
-from .domain import invalidation, paths
-from .domain import leaderboard as standings
-from .domain.board import Board
+from .domain.setup import agents as registrations
+from .domain.results import invalidation
+from .domain import paths
+from .domain.results import leaderboard as standings
+from .domain.board.board import Board
 from .domain.packs import Packs
 from .domain.problems import Problem
-from .domain.results import Result, is_result_key, parse_result
-from .domain.spec import Spec
+from .domain.results.results import Result, is_result_key, parse_result
+from .domain.setup.spec import Spec
 from .errors import CollabError
 from .local.objectcache import ObjectCache
 from .storage import ObjectInfo, Store

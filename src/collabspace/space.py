@@ -12,20 +12,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
-from .domain import agents, paths, readmes
+from .domain.setup import agents, readmes
+from .domain import paths
 from .domain import artifacts as artifact_files
-from .domain import invalidation, packs
-from .domain import leaderboard as standings
-from .domain import results as result_files
-from .domain.board import Board, ReadResult, ThreadItem
-from .domain.claims import Claim, ClaimBook, ClaimResult
-from .domain.digest import Digest
-from .domain.digest import gather as gather_digest
-from .domain.digest import render as render_digest
-from .domain.digest import warnings_of
+from .domain.results import invalidation
+from .domain import packs
+from .domain.results import leaderboard as standings
+from .domain.results import results as result_files
+from .domain.board.board import Board, ReadResult, ThreadItem
+from .domain.board.claims import Claim, ClaimBook, ClaimResult
+from .domain.board.digest import Digest
+from .domain.board.digest import gather as gather_digest
+from .domain.board.digest import render as render_digest
+from .domain.board.digest import warnings_of
 from .domain.problems import Problem
-from .domain.messages import Message
-from .domain.spec import Spec, parse_spec
+from .domain.board.messages import Message
+from .domain.setup.spec import Spec, parse_spec
 from .domain.timefmt import utcnow
 from .readmodel import ReadModel, Snapshot
 from .errors import AlreadyExists, Conflict, InvalidInput, NotFound
@@ -571,7 +573,7 @@ class Space:
         """The leaderboard derived from every result, verdict and the spec's baselines (nothing is written).
 
         Returns:
-            A :class:`~collabspace.domain.leaderboard.Leaderboard`: ``rows`` / ``top(5)`` (dicts via
+            A :class:`~collabspace.domain.results.leaderboard.Leaderboard`: ``rows`` / ``top(5)`` (dicts via
             ``to_dict()`` with rank, agent_id, score, experiment, status, file, flag), ``best``,
             ``flagged`` (results and messages building on invalid results), ``problems``.
         """

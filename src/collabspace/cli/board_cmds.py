@@ -7,9 +7,9 @@ from datetime import datetime
 
 import click
 
-from ..domain.board import ThreadItem
-from ..domain.claims import Claim
-from ..domain.messages import Message
+from ..domain.board.board import ThreadItem
+from ..domain.board.claims import Claim
+from ..domain.board.messages import Message
 from ..domain.refs import shown
 from ..domain.timefmt import format_duration, frontmatter_time
 from ..errors import InvalidInput

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..domain.spec import Spec
+from ..domain.setup.spec import Spec
 from ..errors import InvalidInput
 from ..hub_setup import connect, create_on_hub, plan_on_hub
 from ..web.export import export_space_files, hub_bucket_url

@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
-from ..domain.leaderboard import Leaderboard
+from ..domain.results.leaderboard import Leaderboard
 from ..errors import InvalidInput
 from ..space import Space
 from .app import cli, echo_json, format_option, human_size, note, space_options, split_values

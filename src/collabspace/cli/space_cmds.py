@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..domain.paths import GENERATED
-from ..domain.presets import PRESETS, preset_spec
+from ..domain.setup.presets import PRESETS, preset_spec
 from ..space import Space
 from .app import cli, echo_json, format_option, human_size, note, space_options
 

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ..domain import paths
-from ..domain.messages import (
+from ..domain.board.messages import (
     Message,
     MessageFormatError,
     is_message_key,
@@ -162,7 +162,9 @@ class BoardIndex:
         path = index_path(url)
         try:
             return cls(path)
-        except (sqlite3.DatabaseError, OSError):
+        except (sqlite3.OperationalError, OSError):  # unwritable, full, or busy beyond the timeout: never delete
+            return cls(Path(":memory:"))
+        except sqlite3.DatabaseError:  # not a database, or a malformed one: a cache, so rebuild it
             pass
         try:
             for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..domain.leaderboard import build as build_leaderboard
-from ..domain.messages import Message, mentions
+from ..domain.results.leaderboard import build as build_leaderboard
+from ..domain.board.messages import Message, mentions
 from ..domain.refs import shown
 from ..errors import InvalidInput
 from .live import LiveSpace

@@ -12,7 +12,7 @@ straight from the bucket's public URL, the way the Hub serves a bucket::
                                                            further pages in the Link header
 
 The page draws the space's ``leaderboard.json`` (written by collabspace next to
-``LEADERBOARD.md``, see :mod:`collabspace.domain.leaderboard`) as it is: ranks,
+``LEADERBOARD.md``, see :mod:`collabspace.domain.results.leaderboard`) as it is: ranks,
 statuses, flags, score texts, the headline and the best-so-far line. It never ranks
 or judges results itself. Without a ``leaderboard.json`` (a space of an older
 version) or without access, it shows the spec's baselines under a banner.
@@ -35,8 +35,8 @@ from typing import Any
 import yaml
 
 from ..domain import paths
-from ..domain.leaderboard import build, score_text
-from ..domain.spec import Spec
+from ..domain.results.leaderboard import build, score_text
+from ..domain.setup.spec import Spec
 from ..errors import InvalidInput
 
 #: The Hugging Face Hub, unless ``HF_ENDPOINT`` says otherwise.

@@ -23,10 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..domain.agents import Registration
-from ..domain.claims import Claim
-from ..domain.leaderboard import Leaderboard
-from ..domain.messages import Message
+from ..domain.setup.agents import Registration
+from ..domain.board.claims import Claim
+from ..domain.results.leaderboard import Leaderboard
+from ..domain.board.messages import Message
 from ..space import Space
 from .render import Rendered, render_body
 

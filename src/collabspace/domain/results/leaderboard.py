@@ -40,13 +40,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from ..errors import NotFound
-from ..storage import Store
-from . import invalidation, paths
-from .problems import Problem
-from .refs import canonical
+from ...errors import NotFound
+from ...storage import Store
+from . import invalidation
+from .. import paths
+from ..problems import Problem
+from ..refs import canonical
 from .results import Result, limit_violations
-from .spec import Spec
+from ..setup.spec import Spec
 
 _COUNT = re.compile(r"<!-- collabspace:leaderboard results=(\d+) -->")
 _TWIN_COUNT = re.compile(r'^ "results": (\d+),$', re.MULTILINE)  # Leaderboard.to_json's top-level key

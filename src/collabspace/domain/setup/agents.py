@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..errors import AlreadyExists, Conflict
-from ..storage import Store
-from . import frontmatter, paths
-from .timefmt import frontmatter_time, parse_time
+from ...errors import AlreadyExists, Conflict
+from ...storage import Store
+from .. import frontmatter, paths
+from ..timefmt import frontmatter_time, parse_time
 
 
 @dataclass

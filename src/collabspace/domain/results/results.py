@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..errors import AlreadyExists, InvalidInput
-from ..scorers import ScoreReport, get_scorer
-from ..storage import Store
-from . import paths, safejson
-from .artifacts import name_owner
-from .refs import parse as parse_refs
-from .spec import Spec
-from .timefmt import iso, parse_time
+from ...errors import AlreadyExists, InvalidInput
+from ...scorers import ScoreReport, get_scorer
+from ...storage import Store
+from .. import paths, safejson
+from ..artifacts import name_owner
+from ..refs import parse as parse_refs
+from ..setup.spec import Spec
+from ..timefmt import iso, parse_time
 
 REQUIRED = ("agent_id", "experiment", "score")
 #: Fields with a meaning of their own; ``--field`` cannot set them.

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..errors import InvalidInput
-from . import frontmatter, paths, refs
-from .refs import shown
-from .timefmt import UTC, file_stamp, frontmatter_time, parse_time
+from ...errors import InvalidInput
+from .. import frontmatter, paths, refs
+from ..refs import shown
+from ..timefmt import UTC, file_stamp, frontmatter_time, parse_time
 
 #: The largest body ``post`` accepts; details belong in artifacts/.
 MAX_BODY_BYTES = 64 * 1024

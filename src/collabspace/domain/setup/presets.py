@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import InvalidInput
+from ...errors import InvalidInput
 from .spec import Spec, spec_from_dict
 
 PRESETS = ("gsm8k", "parameter-golf", "custom")
@@ -131,7 +131,7 @@ def preset_spec(
                 f"--task custom needs {', '.join(missing)}",
                 hint='e.g. --title "Tiny Shakespeare" --metric val_loss --direction lower --goal "..."',
             )
-        from .paths import slug
+        from ..paths import slug
 
         data = {
             "task": {"id": task_id or slug(title or "") or "custom", "title": title, "goal": goal},

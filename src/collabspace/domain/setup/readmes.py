@@ -12,7 +12,7 @@ import json
 from importlib import resources
 from string import Template
 
-from . import paths
+from .. import paths
 from .spec import Spec
 
 

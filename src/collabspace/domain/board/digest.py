@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from .claims import ACTIVE, Claim, ClaimBook
-from .leaderboard import score_text
+from ..results.leaderboard import score_text
 from .messages import Message
-from .spec import Spec
-from .timefmt import format_duration, frontmatter_time
+from ..setup.spec import Spec
+from ..timefmt import format_duration, frontmatter_time
 
 MAX_CHARS = 6000
 #: Items per section before any trimming, in the order trimming gives them up.

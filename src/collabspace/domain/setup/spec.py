@@ -38,9 +38,9 @@ from typing import Any, Literal
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..errors import InvalidInput, InvalidSpec
-from .paths import AGENT_ID_RE, LAYOUT_VERSION, SPEC, slug
-from .timefmt import parse_duration
+from ...errors import InvalidInput, InvalidSpec
+from ..paths import AGENT_ID_RE, LAYOUT_VERSION, SPEC, slug
+from ..timefmt import parse_duration
 
 #: The six message types of the template.
 TEMPLATE_TYPES = (

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..errors import Conflict, InvalidInput
-from . import paths
+from ...errors import Conflict, InvalidInput
+from .. import paths
 from .board import Board
 from .messages import Message
-from .timefmt import format_duration, frontmatter_time, parse_duration, parse_time
+from ..timefmt import format_duration, frontmatter_time, parse_duration, parse_time
 
 ACTIVE, CONTESTED, EXPIRED, RELEASED = "active", "contested", "expired", "released"
 

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..errors import AlreadyExists, Conflict, InvalidInput, NotFound
-from ..storage import Store
-from . import paths, safejson
-from .refs import canonical
+from ...errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from ...storage import Store
+from .. import paths, safejson
+from ..refs import canonical
 from .results import parse_result
-from .spec import Spec
-from .timefmt import iso, parse_time
+from ..setup.spec import Spec
+from ..timefmt import iso, parse_time
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from ..errors import AlreadyExists, InvalidInput, NotFound
-from ..storage import Store
-from . import paths
-from ..local.cursors import Cursor, CursorStore
-from .refs import canonical, is_message, resolve, shown
-from ..local.index import BoardIndex, SyncResult
+from ...errors import AlreadyExists, InvalidInput, NotFound
+from ...storage import Store
+from .. import paths
+from ...local.cursors import Cursor, CursorStore
+from ..refs import canonical, is_message, resolve, shown
+from ...local.index import BoardIndex, SyncResult
 from .messages import (
     Message,
     MessageFormatError,
@@ -30,8 +30,8 @@ from .messages import (
     render_message,
     stamp_of,
 )
-from .problems import Problem
-from .timefmt import parse_duration, parse_time
+from ..problems import Problem
+from ..timefmt import parse_duration, parse_time
 
 #: Same agent, same topic, same second: how many sequence suffixes to try before giving up.
 MAX_SEQ = 999
