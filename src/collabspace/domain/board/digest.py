@@ -168,8 +168,7 @@ def _counts_line(counts: dict[str, int]) -> str:
 
 def _as_dict(d: DigestData, caps: dict[str, int], width: int) -> dict[str, Any]:
     def msg(m: Message) -> dict[str, Any]:
-        return {"file": m.file, "agent": m.agent, "type": m.type, "timestamp": m.timestamp,
-                "summary": _cut(m.first_line(width), width)}
+        return m.to_summary(width)
 
     active = _active(d)
     return {

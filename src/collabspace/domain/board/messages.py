@@ -152,8 +152,15 @@ class Message:
         extra = f"\n{self.extras_line()}" if self.extras_line() else ""
         return f"{'#' * level} {self.file}\n*{self.header()}*{refs}{extra}\n\n{self.body}\n"
 
+    def to_summary(self, width: int = 160) -> dict[str, Any]:
+        """The same shape cut down for a page-sized summary (the digest): who, what, when, and the first line."""
+        full = self.to_dict()
+        return {**{k: full[k] for k in ("file", "key", "agent", "type", "timestamp")},
+                "summary": self.first_line(width)}
+
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape: file, agent, type, timestamp, refs, body, then extra frontmatter fields."""
+        """The JSON shape of a message everywhere (CLI, MCP, the dashboard's API, which adds its rendering):
+        file, key, agent, type, timestamp, topic, refs, body, arrival, then extra frontmatter fields."""
         out: dict[str, Any] = {
             "file": self.file,
             "key": self.key,
