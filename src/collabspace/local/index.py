@@ -266,18 +266,13 @@ class BoardIndex:
                           full=full)
 
     def _store_batch(self, batch: list[tuple[ObjectInfo, Message | str | None]], now: datetime) -> tuple[int, int]:
-        added = problems = 0
+        bad = [(i.key, i.size, got) for i, got in batch if isinstance(got, str)]
+        good = [(got, _arrival(i, now), i.last_modified is None) for i, got in batch if isinstance(got, Message)]
         with self._write() as db:
-            for info, got in batch:
-                if got is None:
-                    continue
-                if isinstance(got, str):
-                    db.execute("INSERT OR REPLACE INTO problems VALUES (?, ?, ?)", (info.key, info.size, got))
-                    problems += 1
-                else:
-                    db.execute("DELETE FROM problems WHERE key = ?", (info.key,))
-                    added += self._insert(db, got, _arrival(info, now), provisional=info.last_modified is None)
-        return added, problems
+            db.executemany("INSERT OR REPLACE INTO problems VALUES (?, ?, ?)", bad)
+            db.executemany("DELETE FROM problems WHERE key = ?", [(m.key,) for m, _, _ in good])
+            added = self._insert_many(db, good)
+        return added, len(bad)
 
     def add(self, message: Message, *, now: datetime) -> None:
         """Index a message this process just wrote (no fetch needed); its arrival is provisional
@@ -287,22 +282,40 @@ class BoardIndex:
 
     @staticmethod
     def _insert(db: sqlite3.Connection, m: Message, arrival: str, *, provisional: bool) -> int:
-        cur = db.execute(
-            "INSERT OR IGNORE INTO messages (key, file, agent, type, stamp, time, topic, refs, extra, body, arrival,"
-            " provisional) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                m.key, m.file, m.agent, m.type, m.stamp.isoformat(), m.time.isoformat(), m.topic,
-                json.dumps(list(m.refs)), json.dumps(m.extra, default=str, ensure_ascii=False), m.body,
-                arrival, int(provisional),
-            ),
-        )
-        if cur.rowcount != 1:
+        return BoardIndex._insert_many(db, [(m, arrival, provisional)])
+
+    @staticmethod
+    def _insert_many(db: sqlite3.Connection, items: list[tuple[Message, str, bool]]) -> int:
+        """Insert messages not yet indexed, with their refs, mentions and text, in a few statements.
+
+        Runs inside a write transaction, so the arrival numbers it hands out cannot clash with another
+        process's; keys another process indexed first are skipped.
+        """
+        if not items:
             return 0
-        seq = cur.lastrowid
-        db.executemany("INSERT INTO refs VALUES (?, ?)", [(seq, r) for r in m.refs])
-        db.executemany("INSERT INTO mentions VALUES (?, ?)", [(seq, a) for a in mentions(m.body)])
-        db.execute("INSERT INTO fts (rowid, topic, body) VALUES (?, ?, ?)", (seq, m.topic, m.body))
-        return 1
+        keys = [m.key for m, _, _ in items]
+        have: set[str] = set()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            have |= {k for (k,) in db.execute(f"SELECT key FROM messages WHERE key IN ({marks})", chunk)}
+        fresh = list({m.key: (m, a, p) for m, a, p in items if m.key not in have}.values())
+        (top,) = db.execute("SELECT coalesce(max(seq), 0) FROM messages").fetchone()
+        rows, refs, named, texts = [], [], [], []
+        for seq, (m, arrival, provisional) in enumerate(fresh, start=top + 1):
+            rows.append((seq, m.key, m.file, m.agent, m.type, m.stamp.isoformat(), m.time.isoformat(), m.topic,
+                         json.dumps(list(m.refs)), json.dumps(m.extra, default=str, ensure_ascii=False), m.body,
+                         arrival, int(provisional)))
+            refs += [(seq, r) for r in m.refs]
+            named += [(seq, a) for a in mentions(m.body)]
+            texts.append((seq, m.topic, m.body))
+        db.executemany(
+            "INSERT INTO messages (seq, key, file, agent, type, stamp, time, topic, refs, extra, body, arrival,"
+            " provisional) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        db.executemany("INSERT INTO refs VALUES (?, ?)", refs)
+        db.executemany("INSERT INTO mentions VALUES (?, ?)", named)
+        db.executemany("INSERT INTO fts (rowid, topic, body) VALUES (?, ?, ?)", texts)
+        return len(fresh)
 
     @staticmethod
     def _drop(db: sqlite3.Connection, keys: list[str]) -> None:
