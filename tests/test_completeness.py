@@ -143,3 +143,26 @@ def test_doctor_names_agents_whose_stamps_lag_arrival(memory_url, now_clock, tmp
     assert set(problems) == {"agent-est", "agent-skew"}
     assert "local time (UTC-5) instead of UTC" in problems["agent-est"]
     assert "skewed clock" in problems["agent-skew"]
+
+
+def test_a_cache_of_another_schema_resets_no_cursor(memory_url, now_clock, tmp_path, monkeypatch):
+    import sqlite3
+
+    from collabspace.local.index import index_path
+
+    clock = now_clock
+    make_space(memory_url, clock, agent="agent-01")
+    other = open_reader(memory_url, clock, "agent-02", tmp_path, monkeypatch, "other")
+    me = open_reader(memory_url, clock, "agent-01", tmp_path, monkeypatch, "m")
+    for i in range(3):
+        other.post("status-update", f"old {i}", topic=f"o{i}")
+    assert len(me.read().messages) == 3
+    me.board.index.close()
+    db = sqlite3.connect(index_path(memory_url))
+    db.execute("PRAGMA user_version = 1")  # the index of an older version: dropped and rebuilt on open
+    db.commit()
+    db.close()
+    again = open_reader(memory_url, clock, "agent-01", tmp_path, monkeypatch, "m")
+    assert again.board.index.count() == 0
+    other.post("status-update", "new", topic="n")
+    assert [m.body for m in again.read().messages] == ["new"]
