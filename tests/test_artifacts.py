@@ -58,7 +58,7 @@ def test_file_push_naming_noop_and_replace(local_space, tmp_path):
 @pytest.mark.parametrize(
     ("filename", "kind", "name", "key"),
     [
-        ("eval_baseline_agent-01.json", None, None, "artifacts/results/eval_baseline_agent-01.json"),
+        ("eval_baseline_agent-01.json", None, None, "artifacts/data/eval_baseline_agent-01.json"),  # results: submit only
         ("prompts.jsonl", None, None, "artifacts/data/prompts_agent-01.jsonl"),
         ("model.tar.gz", "checkpoints", None, "artifacts/checkpoints/model_agent-01.tar.gz"),
         ("x.py", "data", "My_Name.v2", "artifacts/data/My_Name.v2_agent-01.py"),
@@ -115,10 +115,11 @@ def test_another_agents_artifact_cannot_be_deleted_or_overwritten(local_space, t
     assert me.push(str(tmp_path / "w"), name="lora").key == "artifacts/checkpoints/lora_agent-01"
     assert other.cat("artifacts/checkpoints/lora_agent-02/a.bin") == b"theirs"
     assert {k: v for k, v in snapshot(me).items() if "lora_agent-01" not in k} == before
-    # a result cannot be changed by a push either, even with --replace
+    # a result cannot be written or changed by a push, even with --replace: results enter through submit
     (tmp_path / "r_agent-01.json").write_text('{"agent_id": "agent-01", "experiment": "r", "score": 1.0}')
-    with pytest.raises(Conflict, match="is a result with other content, and results are immutable"):
+    with pytest.raises(InvalidInput, match="is written only by collab submit") as err:
         me.push(str(tmp_path / "r_agent-01.json"), kind="results", name="r", replace=True)
+    assert "collab submit" in err.value.hint
     assert me.delete_artifact("artifacts/checkpoints/lora_agent-01") == ["artifacts/checkpoints/lora_agent-01/a.bin"]
 
 
@@ -139,6 +140,7 @@ def test_folder_sync_skips_unchanged_and_replace_mirrors(local_space, tmp_path):
     assert mirrored.deleted == ["artifacts/checkpoints/run_agent-01/config.json"]
     assert mirrored.bytes_sent == 1000
     assert sorted(i.key for i in me.store.list("artifacts/checkpoints/run_agent-01/")) == [
+        "artifacts/checkpoints/run_agent-01/.collab-manifest.json",  # the claim and checksums (see artifacts.py)
         "artifacts/checkpoints/run_agent-01/w/0.bin", "artifacts/checkpoints/run_agent-01/w/1.bin",
         "artifacts/checkpoints/run_agent-01/w/2.bin"]
 

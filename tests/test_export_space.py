@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from browser_support import HubBucketServer, StaticServer, browser  # noqa: F401  -- browser is a fixture
+from dashboard_support import last_number_predictions
 from collabspace.domain.setup.presets import preset_spec
 from collabspace.space import Space
 from collabspace.web.export import export_space_files, hub_bucket_url, page_urls
@@ -65,7 +66,10 @@ def gsm8k_space(root: Path) -> Path:
                     "items": "artifacts/results/last-number_agent-01.items.jsonl"}
     _result(root, "last-number", "agent-01", 10, "Last number in the question (baseline reproduction)", 30 / 1319,
             model="none", status="verified", verification=verification)
-    _write(root, "artifacts/results/last-number_agent-01.items.jsonl", '{"index": 0, "correct": false}\n')
+    # a real per-item file, as `collab submit --predictions` writes it: readers re-score it to believe "verified"
+    report = Space.score_task("gsm8k", last_number_predictions())
+    assert (report.correct, report.total) == (30, 1319)
+    _write(root, "artifacts/results/last-number_agent-01.items.jsonl", report.items_jsonl())
     _result(root, "fewshot-cot", "agent-02", 55, "8-shot chain of thought, Qwen2.5-0.5B-Instruct", 0.312,
             model="Qwen2.5-0.5B-Instruct", status="self-reported")
     _result(root, "xss", "agent-03", 80, XSS, 0.298, model="<script>alert(2)</script>", notes=XSS)

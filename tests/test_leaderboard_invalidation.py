@@ -52,7 +52,7 @@ def test_a_chain_three_results_deep_is_flagged(memory_url, clock):
     honest = a4.submit("independent", score=0.5)
 
     verdict = a1.invalidate("leaky_agent-01", "trained on the test split")
-    assert verdict.key == "verdicts/leaky_agent-01.json"
+    assert verdict.key == "verdicts/leaky_agent-01~agent-01.json"  # a verdict names its author
     assert (verdict.by, verdict.result, verdict.reason) == ("agent-01", root.key, "trained on the test split")
 
     board = a1.leaderboard()
@@ -156,7 +156,7 @@ def test_cli_invalidate(memory_url, clock, run_cli):
     assert run_cli("submit", "--experiment", "x", "--score", "0.9", env=env).code == 0
     assert run_cli("submit", "--experiment", "y", "--score", "0.8", "--refs", "x_agent-01.json", env=env).code == 0
     res = run_cli("invalidate", "x_agent-01.json", "--reason", "bug in eval", env=env)
-    assert res.code == 0 and res.out.strip() == "verdicts/x_agent-01.json"
+    assert res.code == 0 and res.out.strip() == "verdicts/x_agent-01~agent-01.json"
     assert "1 result(s)/message(s) that build on it are flagged" in res.err
     res = run_cli("invalidate", "x_agent-01.json", "--reason", "again", env=env)
     assert res.code == 1 and res.err.startswith("error: artifacts/results/x_agent-01.json was already invalidated")

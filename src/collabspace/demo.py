@@ -24,6 +24,7 @@ import functools
 import hashlib
 import inspect
 import json
+import os
 import re
 import tempfile
 import threading
@@ -34,7 +35,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from .domain import paths
+from .domain.board.messages import stamp_of
 from .domain.setup.presets import preset_spec
+from .local.index import index_path
 from .domain.timefmt import utcnow
 from .scorers import get_scorer
 from .space import Space
@@ -486,7 +490,28 @@ def build_demo(url: str, *, clock: Callable[[], datetime] | None = None) -> Spac
         intern.post("status-update", topic="uploading", refs=[report_self.file, q_split.file], body=(
             "Uploading the Qwen predictions now. @codex-7 yes, take multi-step chaining; I keep the solver "
             "claim for the model work."))
+    _backdate(url)
     return Space.open(url, clock=clock)
+
+
+def _backdate(url: str) -> None:
+    """Give each message the arrival time its story says.
+
+    Readers take a message's time from the store (a file's modification time on a folder), never from its
+    name, so a story of several hours written in a few seconds would arrive all at once: claims the
+    script lets expire would still be running. The demo is a folder, so its history is set to the
+    scripted times, and this machine's board index (a cache) is dropped so the next reader lists them.
+    """
+    root = Path(url)
+    if not root.is_dir():
+        return
+    for path in (root / paths.BOARD).glob("*.md"):
+        stamp = stamp_of(path.name)
+        if stamp is not None:
+            os.utime(path, (stamp.timestamp(), stamp.timestamp()))
+    index = index_path(url)
+    for stale in (index, index.with_name(index.name + "-wal"), index.with_name(index.name + "-shm")):
+        stale.unlink(missing_ok=True)
 
 
 def summary(space: Space) -> dict[str, Any]:

@@ -38,7 +38,7 @@ from .domain.packs import Packs
 from .domain.problems import Problem
 from .domain.results.results import Result, is_result_key, parse_result
 from .domain.setup.spec import Spec
-from .errors import CollabError
+from .errors import CollabError, NotFound
 from .local.objectcache import ObjectCache
 from .storage import ObjectInfo, Store
 
@@ -101,6 +101,7 @@ class ReadModel:
         self._agents_listing: tuple[tuple[str, int, str | None], ...] = ()
         self._registrations_list: list[registrations.Registration] = []
         self._registration_problems: list[Problem] = []
+        self._published_memo: dict[str, tuple[tuple[str | None, int], str]] = {}
 
     @cached_property
     def objects(self) -> ObjectCache:
@@ -148,7 +149,7 @@ class ReadModel:
             else:
                 lb = standings.build(spec, results, present=set(present), verdicts=verdicts,
                                      messages=self.board.index.refs_by_key,
-                                     problems=problems + verdict_problems)
+                                     problems=problems + verdict_problems, fetch=self._fetch)
                 lb.sources = frozenset({k for k in present if is_result_key(k)} | {
                     k for k, _, _ in listings[paths.VERDICTS]})
             snap = Snapshot(
@@ -160,7 +161,59 @@ class ReadModel:
             self._last = snap
             return snap
 
+    # -- the published leaderboard ----------------------------------------------------------
+    def published_behind(self, snap: Snapshot) -> bool:
+        """Whether ``LEADERBOARD.md`` or ``leaderboard.json`` was built from fewer results than ``snap``
+        lists (a submit killed between its result and the regeneration), or is missing. A file without
+        our count (hand-made) is not ours to overwrite here: ``collab doctor`` reports it.
+
+        Cheap: each file is fetched only when its etag changed since this process last read it, and
+        a count ahead of the listing (someone writing right now) is never "behind".
+        """
+        listed = len(snap.leaderboard.result_keys)
+        for key, count in ((paths.LEADERBOARD, standings.published_count),
+                           (paths.LEADERBOARD_JSON, lambda _store, text: standings._twin_count(text))):
+            text = self._published(key)
+            if text is None:
+                if listed:
+                    return True
+                continue
+            found = count(self.store, text)
+            if found is not None and found < listed:
+                return True
+        return False
+
+    def _published(self, key: str) -> str | None:
+        try:
+            info = self.store.head(key)
+        except NotFound:
+            return None
+        memo = self._published_memo.get(key)
+        if memo is not None and info.etag is not None and memo[0] == (info.etag, info.size):
+            return memo[1]
+        try:
+            text = self.store.get(key).decode("utf-8", "replace")
+        except NotFound:
+            return None
+        self._published_memo[key] = ((info.etag, info.size), text)
+        return text
+
     # -- the parts -----------------------------------------------------------------------
+    def _fetch(self, keys: list[str]) -> dict[str, bytes | None]:
+        """Bytes the leaderboard needs to believe a verification (items files, the scorer's data), through
+        the object cache: items files are immutable, so each costs one GET per machine. Store errors
+        propagate: a network blip must not publish honest results as "not reproducible"."""
+        infos = {i.key: i for i in self._infos[paths.RESULTS]}
+        todo = [infos[k] for k in keys if k in infos and infos[k].size <= standings.MAX_ITEMS_BYTES]
+        out: dict[str, bytes | None] = dict(self.objects.fetch(self.store, todo)) if todo else {}
+        for key in keys:
+            if key not in infos:  # the scorer's data lives outside results/
+                try:
+                    out[key] = self.store.get(key)
+                except NotFound:
+                    out[key] = None
+        return out
+
     def _listing(self, prefix: str) -> tuple[tuple[str, int, str | None], ...]:
         infos = list(self.store.list(prefix))
         self._infos[prefix] = infos

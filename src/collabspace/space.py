@@ -30,7 +30,8 @@ from .domain.board.messages import Message
 from .domain.setup.spec import Spec, parse_spec
 from .domain.timefmt import utcnow
 from .readmodel import ReadModel, Snapshot
-from .errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from .errors import AlreadyExists, CollabError, Conflict, InvalidInput, NotFound
+from .local.heal import notice
 from .scorers import ScoreReport, get_scorer
 from .storage import ObjectInfo, Store, open_store
 
@@ -197,7 +198,8 @@ class Space:
         return ReadModel(self.store, spec=lambda: self.spec, clock=self.clock, board=self.board)
 
     def refresh(self, *, full: bool = False, agents: bool | None = None) -> Snapshot:
-        """Look at the store once (one listing per prefix) and return the space as it is now.
+        """Look at the store once (one listing per prefix) and return the space as it is now; a
+        ``LEADERBOARD.md`` found behind the results is regenerated on the way (:meth:`_repair_leaderboard`).
 
         Args:
             full: list the whole board, not only what is due.
@@ -207,7 +209,37 @@ class Space:
             A :class:`~collabspace.readmodel.Snapshot`: results, verdicts, registrations, the
             leaderboard, problems, and a version that changes when any of them does.
         """
-        return self.view.refresh(full=full, agents=agents)
+        snap = self.view.refresh(full=full, agents=agents)
+        self._repair_leaderboard(snap)
+        return snap
+
+    def _repair_leaderboard(self, snap: Snapshot) -> None:
+        """Regenerate ``LEADERBOARD.md`` (and its twin) when they are behind the results listing: a submit
+        killed between storing its result and regenerating is repaired by the next reader, not by luck.
+
+        Checked once per results listing per process, written only when behind (so a dashboard
+        refreshing every few seconds makes no request for it while nothing changes, and readers
+        never overwrite a fresher table). A reader that may not write is told once, never failed.
+        """
+        listing = snap.listings.get(paths.RESULTS)
+        if listing is None or listing == self.__dict__.get("_leaderboard_checked"):
+            return
+        try:
+            behind = self.view.published_behind(snap)
+        except CollabError as exc:
+            notice(f"warning: could not check {paths.LEADERBOARD} against the results ({exc.message})",
+                   once="leaderboard-check")
+            return
+        if behind:
+            try:
+                self.write_leaderboard()
+            except CollabError as exc:
+                notice(f"warning: {paths.LEADERBOARD} is behind the results, and this reader cannot rewrite it "
+                       f"({exc.message}): run collab leaderboard --write where you can", once="leaderboard-write")
+                return
+            notice(f"notice: {paths.LEADERBOARD} was behind the results (an interrupted submit?): regenerated it",
+                   once="leaderboard-repaired")
+        self.__dict__["_leaderboard_checked"] = listing
 
     def messages(self) -> list[Message]:
         """Every message in board order, as of the last refresh (no request)."""
@@ -399,9 +431,13 @@ class Space:
 
     def doctor(self) -> list[Problem]:
         """Everything a reader skips or distrusts, after a full listing of the space, in key order: unreadable
-        board files, dangling refs, unusable results, verdicts and registrations, agents whose stamps lag
-        the store's clock, and packs that disagree with the files they bundle."""
-        found = self.doctor_messages() + self.doctor_clocks() + self.doctor_results() + self.doctor_packs()
+        board files, dangling refs, impersonated authors, unusable results, verdicts and registrations,
+        hand-added leaderboard rows, agents whose stamps lag the store's clock, packs that disagree with the
+        files they bundle, quarantined objects, and keys our key rules refuse."""
+        odd = [Problem(key, f"a stored key our key rules refuse ({why}); every listing skips it")
+               for key, why in self.store.odd_keys("")]
+        found = (self.doctor_messages() + self.doctor_clocks() + self.doctor_results() + self.doctor_packs()
+                 + self.doctor_quarantine() + odd)
         return sorted(dict.fromkeys(found), key=lambda p: (p.key, p.reason))
 
     def doctor_packs(self) -> list[Problem]:
@@ -436,7 +472,8 @@ class Space:
 
         Args:
             path: a local file or folder.
-            kind: ``scripts``, ``results``, ``checkpoints``, ``data`` or a new folder (default: from the path).
+            kind: ``scripts``, ``checkpoints``, ``data`` or a new folder (default: from the path); results enter
+                only through :meth:`submit`.
             name: the name before ``_{agent}`` (default: the file or folder name).
             replace: allow changing an existing artifact of yours (a folder is then mirrored exactly).
             progress: receives the bytes to send and their progress.
@@ -576,8 +613,11 @@ class Space:
             A :class:`~collabspace.domain.results.leaderboard.Leaderboard`: ``rows`` / ``top(5)`` (dicts via
             ``to_dict()`` with rank, agent_id, score, experiment, status, file, flag), ``best``,
             ``flagged`` (results and messages building on invalid results), ``problems``.
+
+        It never writes (the digest, the dashboard and doctor repair a ``LEADERBOARD.md`` left behind, see
+        :meth:`refresh`; ``collab leaderboard --write`` regenerates it).
         """
-        return self.refresh(agents=False).leaderboard
+        return self.view.refresh(agents=False).leaderboard
 
     def write_leaderboard(self) -> standings.Leaderboard:
         """Regenerate ``LEADERBOARD.md`` from the full listing (repeating while results keep arriving).
@@ -616,4 +656,103 @@ class Space:
             verification that does not hold up, an unknown track, a verdict by someone not entitled.
         """
         snap = self.refresh(agents=True)
-        return sorted({*snap.leaderboard.problems, *snap.problems}, key=lambda p: (p.key, p.reason))
+        published = standings.published_problems(self.store, snap.leaderboard)  # hand-added LEADERBOARD.md rows
+        return sorted({*snap.leaderboard.problems, *snap.problems, *published}, key=lambda p: (p.key, p.reason))
+
+
+    # -- quarantine (organizers) ----------------------------------------------------------------
+    # A bad object is moved out of the space, not patched: ``quarantine/{key}`` keeps its bytes as
+    # they were, ``quarantine/{key}.why.json`` says who moved it, when and why, and the original key
+    # is deleted, so every reader (board index, results, verdicts, registrations, packs) skips it
+    # without knowing about quarantine. ``collab doctor`` lists the records (:meth:`doctor_quarantine`).
+    def quarantine(self, key: str, reason: str) -> dict[str, object]:
+        """Take one stored object out of the space, with a reason, as an organizer.
+
+        Idempotent: a retry after a lost response (same bytes already moved) succeeds again.
+
+        Args:
+            key: the object's key (a message, a result, a verdict, a registration, any file).
+            reason: why, in a line.
+
+        Returns:
+            The quarantine record as stored: key, by, reason, timestamp, size, sha256, moved_to.
+
+        Raises:
+            InvalidInput: an empty reason, or a key inside ``quarantine/`` or one of the spec's own files.
+            Conflict: the acting agent is not an organizer, or another object was quarantined under that key.
+            NotFound: nothing is stored at ``key`` (and it was never quarantined).
+        """
+        import hashlib
+        import json
+
+        from .domain.timefmt import iso
+
+        agent = self.agent
+        if agent not in self.spec.organizers:
+            who = ", ".join(self.spec.organizers) or "none listed in collab.toml"
+            raise Conflict(f"only an organizer ({who}) can quarantine; you are {agent}",
+                           hint=f"post your evidence instead: collab post --type question --refs {key} --body TEXT")
+        reason = (reason or "").strip()
+        if not reason:
+            raise InvalidInput("--reason is empty", hint='say why, e.g. --reason "nests 20,000 brackets"')
+        if key.startswith(paths.QUARANTINE) or key == paths.SPEC:
+            raise InvalidInput(f"{key} cannot be quarantined", hint="name an object of the space, e.g. a message or a result")
+        moved, record_key = paths.quarantine_key(key), paths.quarantine_record_key(key)
+        try:
+            data = self.store.get(key)
+        except NotFound:
+            try:  # a retry after the move: the record is the answer
+                return _quarantine_record(record_key, self.store.get(record_key))
+            except (NotFound, InvalidInput):
+                raise NotFound(f"nothing stored at {key}", hint=f"list keys with: collab ls {key.rsplit('/', 1)[0]}/") from None
+        digest = hashlib.sha256(data).hexdigest()
+        record = {"key": key, "by": agent, "reason": reason, "timestamp": iso(self.clock()), "size": len(data),
+                  "sha256": digest, "moved_to": moved}
+        try:
+            self.store.put(moved, data, create_only=True)
+        except AlreadyExists:
+            if self.store.get(moved) != data:
+                raise Conflict(f"{moved} already holds another quarantined object",
+                               hint=f"look at it with: collab cat {record_key}") from None
+        try:
+            self.store.put(record_key, (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode(),
+                           create_only=True)
+        except AlreadyExists:
+            record = _quarantine_record(record_key, self.store.get(record_key))  # ours, retried
+        self.store.delete(key)
+        if key.startswith((paths.RESULTS, paths.VERDICTS)):
+            self.write_leaderboard()
+        elif key.startswith(paths.BOARD):
+            self.board.sync(full=True)
+        return record
+
+    def quarantined(self) -> list[dict[str, object]]:
+        """Every quarantine record, in key order (one listing of ``quarantine/``)."""
+        out = []
+        for info in self.store.list(paths.QUARANTINE):
+            if info.key.endswith(paths.QUARANTINE_RECORD):
+                try:
+                    out.append(_quarantine_record(info.key, self.store.get(info.key)))
+                except (InvalidInput, NotFound):
+                    out.append({"key": info.key, "by": "?", "reason": "unreadable quarantine record",
+                                "timestamp": None})
+        return out
+
+    def doctor_quarantine(self) -> list[Problem]:
+        """What organizers quarantined, with who and why (for ``collab doctor``)."""
+        return [Problem(str(r["key"]), f"quarantined by {r['by']} at {r.get('timestamp') or '?'}: {r['reason']}")
+                for r in self.quarantined()]
+
+
+def _quarantine_record(key: str, data: bytes) -> dict[str, object]:
+    """A quarantine record as stored.
+
+    Raises:
+        InvalidInput: not a JSON object with the text fields key, by and reason.
+    """
+    from .domain import safejson
+
+    obj = safejson.loads(data, what=key)
+    if not isinstance(obj, dict) or not all(isinstance(obj.get(f), str) and obj[f] for f in ("key", "by", "reason")):
+        raise InvalidInput(f"{key}: a quarantine record needs the text fields key, by and reason")
+    return obj

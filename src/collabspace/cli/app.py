@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -12,7 +15,51 @@ import click
 from ..space import Space
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+#: The largest count any option takes (``--limit`` and the like): more than any board holds.
+MAX_COUNT = 1_000_000
+
+
+class _BoundedInt(click.ParamType):
+    """An integer option with a bound, so that no count reaches SQLite or a loop unbounded."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = click.INT.convert(value, param, ctx) if not isinstance(value, int) else value
+        if abs(number) > MAX_COUNT:
+            self.fail(f"{number if abs(number) < 10**12 else 'a number this large'} is over the limit of "
+                      f"{MAX_COUNT:,}", param, ctx)
+        return number
+
+
+class BoundedGroup(click.Group):
+    """The ``collab`` group: every plain integer option of every command is bounded by :data:`MAX_COUNT`
+    (ranges declared with ``click.IntRange`` keep their own bounds)."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        for param in cmd.params:
+            if isinstance(param, click.Option) and param.type is click.INT:
+                param.type = _BoundedInt()
+        super().add_command(cmd, name)
+
+
+class _CleanErrors(BoundedGroup):
+    """An error's message and hint (which may quote stored text: a claim's note, a key) leave the ``collab``
+    group with their control sequences removed, like every other output (see :func:`terminal_text`)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from ..errors import CollabError
+
+        try:
+            return super().invoke(ctx)
+        except CollabError as exc:
+            exc.message = terminal_text(exc.message)
+            exc.hint = terminal_text(exc.hint) if exc.hint else exc.hint
+            exc.args = (exc.message, *exc.args[1:])
+            raise
+
+
+@click.group(cls=_CleanErrors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="collabspace", prog_name="collab")
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
 def cli(debug: bool) -> None:
@@ -21,6 +68,80 @@ def cli(debug: bool) -> None:
     Set COLLAB_SPACE (a folder, s3://bucket/prefix) and COLLAB_AGENT (your id),
     or pass --space and --agent to each command.
     """
+    click.get_current_context().with_resource(_clean_stdout())
+
+
+# -- terminal output ---------------------------------------------------------------------------------
+# Text from the store (message bodies, names, notes, experiment names...) is written by anyone who can
+# write the store. Printed raw, an escape sequence in it drives the reader's terminal: it can retitle the
+# window, hide or rewrite lines, plant hyperlinks, or (on some terminals) answer back. Every human output
+# therefore goes through terminal_text(); JSON output escapes the same characters as \uXXXX.
+
+#: ESC sequences (7-bit and their 8-bit C1 forms): string sequences (OSC, DCS, SOS, PM, APC) up to their
+#: terminator (BEL or ST), or the end of the line when unterminated (so that one bad field cannot swallow
+#: the rest of a listing), CSI sequences, and two-character ESC sequences.
+_ESCAPES = re.compile(
+    r"(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)?"  # OSC/DCS/SOS/PM/APC ... ST
+    r"|(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?"  # CSI params intermediates final
+    r"|\x1b[\x20-\x2f]*[\x30-\x7e]?"  # ESC (intermediates) final: charset switches, RIS, DECSC...
+)
+#: What is left after the sequences: every C0 control but tab and newline, DEL, and the C1 controls.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_text(text: str) -> str:
+    """``text`` safe to print on a terminal: ESC sequences and C0/C1 control characters removed.
+
+    Tab and newline stay; a carriage return goes (it would let a line overwrite what precedes it).
+    Every printer of the CLI uses this: :func:`echo`, :func:`note` and, through the ``collab``
+    group, everything written to stdout as text (JSON is already free of them, see :func:`echo_json`).
+    """
+    if not _CONTROLS.search(text):
+        return text
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))
+
+
+class _CleanText:
+    """A text stream that passes everything written to it through :func:`terminal_text`.
+
+    Binary writes (``.buffer``, used for ``collab pull -`` and the MCP stdio transport) go through untouched.
+    """
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    def write(self, text: Any) -> int:
+        if not isinstance(text, str):  # click probes text streams with write(b""): let the real stream refuse
+            return self._raw.write(text)
+        self._raw.write(terminal_text(text))
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
+@contextmanager
+def _clean_stdout() -> Iterator[None]:
+    """Sanitise everything a command prints to stdout as text, for the length of the command."""
+    raw = sys.stdout
+    if raw is None or isinstance(raw, _CleanText):
+        yield
+        return
+    sys.stdout = _CleanText(raw)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if isinstance(sys.stdout, _CleanText) and sys.stdout._raw is raw:
+            sys.stdout = raw
+
+
+def echo(text: str = "", *, err: bool = False, nl: bool = True) -> None:
+    """Print human text (stdout, or stderr with ``err``), control sequences removed."""
+    click.echo(terminal_text(text), err=err, nl=nl)
 
 
 def space_options(*, agent: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -56,14 +177,25 @@ def format_option(*choices: str) -> Callable[[Callable[..., Any]], Callable[...,
     )
 
 
+#: Characters JSON may carry raw that a terminal would act on: DEL and C1 (JSON escapes C0 itself).
+_JSON_RAW = re.compile(r"[\x7f-\x9f]")
+
+
+def json_text(data: Any, **kwargs: Any) -> str:
+    """JSON text (UTF-8, unescaped) with DEL and the C1 controls written as ``\\uXXXX``: the same JSON
+    value, safe on a terminal. They can only occur inside strings, where the escape means the same."""
+    text = json.dumps(data, ensure_ascii=False, default=str, **kwargs)
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def echo_json(data: Any) -> None:
     """Print data as JSON on stdout."""
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    click.echo(json_text(data, indent=2))
 
 
 def note(text: str) -> None:
     """Print a progress or hint line on stderr."""
-    click.echo(text, err=True)
+    click.echo(terminal_text(text), err=True)
 
 
 def human_size(size: int) -> str:

@@ -45,7 +45,7 @@ class TransferBar:
 @cli.command()
 @space_options()
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--kind", help="scripts, results, checkpoints, data, or a new folder (default: from the path).")
+@click.option("--kind", help="scripts, checkpoints, data, or a new folder (default: from the path); results go through collab submit.")
 @click.option("--name", help="The name before _AGENT (default: the file or folder name).")
 @click.option("--replace", is_flag=True, help="Change your existing artifact (a folder is mirrored exactly).")
 @format_option("human", "json")
@@ -60,7 +60,8 @@ def push(space: Space, path: Path, kind: str | None, name: str | None, replace: 
     if not report.changed:
         note("unchanged: nothing to upload")
     else:
-        note(f"uploaded {len(report.uploaded)} file(s), {human_size(report.bytes_sent)}; "
+        note(("created the name; " if report.created else "")
+             + f"uploaded {len(report.uploaded)} file(s), {human_size(report.bytes_sent)}; "
              f"skipped {len(report.skipped)} unchanged" + (f"; deleted {len(report.deleted)}" if report.deleted else ""))
         note("hint: announce it on the board: collab post --type status-update --body \"pushed " + report.key + "\"")
 
@@ -78,7 +79,11 @@ def pull(space: Space, source: str, dest: Path, fmt: str) -> None:
         echo_json(report.to_dict())
         return
     note(f"downloaded {len(report.downloaded)} file(s), {human_size(report.bytes_received)}; "
-         f"skipped {len(report.skipped)} already complete")
+         f"skipped {len(report.skipped)} already complete (content verified)")
+    if report.repaired:
+        note(f"re-downloaded {len(report.repaired)} local file(s) of the right size whose content did not match")
+    if report.cleaned:
+        note(f"removed {len(report.cleaned)} leftover partial download(s) (.part) of an interrupted pull")
 
 
 @cli.command(name="artifacts")

@@ -13,7 +13,10 @@
     artifacts/{kind}/{name}_{agent}.{ext}  or  artifacts/{kind}/{name}_{agent}/...
     artifacts/results/{name}_{agent}.json
     artifacts/results/{name}_{agent}.items.jsonl   per-item correctness of a scored result
-    verdicts/{name}_{agent}.json         an invalidation verdict on that result (immutable)
+    verdicts/{name}_{agent}~{by}.json    {by}'s invalidation verdict on that result (immutable, one per author)
+    verdicts/{name}_{agent}.json         the old layout: one verdict per result, its author in the file
+    quarantine/{key}                     an object an organizer took out of the space (its bytes, as they were)
+    quarantine/{key}.why.json            who quarantined it, when and why
     packs/{folder}/{first}~{last}~{n}~{digest}.json   derived bundles of old files (see domain/packs.py)
 """
 
@@ -39,6 +42,8 @@ ARTIFACT_KINDS = ("scripts", "results", "checkpoints", "data")
 RESULTS = ARTIFACTS + "results/"
 VERDICTS = "verdicts/"
 PACKS = "packs/"
+QUARANTINE = "quarantine/"
+QUARANTINE_RECORD = ".why.json"
 
 #: The files `collab init` generates, in the order it writes them (the spec first: it is the lock).
 GENERATED = (SPEC, README, BOARD_README, ARTIFACTS_README, LEADERBOARD_JSON, LEADERBOARD)
@@ -108,6 +113,20 @@ def pack_prefix(prefix: str) -> str:
     return PACKS + prefix.strip("/").replace("/", "-") + "/"
 
 
-def verdict_key(result: str) -> str:
-    """``verdicts/{name}_{agent}.json``: the verdict on the result ``artifacts/results/{name}_{agent}.json``."""
-    return VERDICTS + result.rsplit("/", 1)[-1]
+def verdict_key(result: str, by: str | None = None) -> str:
+    """``verdicts/{name}_{agent}~{by}.json``: ``by``'s verdict on the result ``artifacts/results/{name}_{agent}.json``.
+
+    Without ``by``, the old layout's single key per result, ``verdicts/{name}_{agent}.json`` (still read).
+    """
+    base = VERDICTS + result.rsplit("/", 1)[-1]
+    return base if by is None else f"{base.removesuffix('.json')}~{check_agent_id(by)}.json"
+
+
+def quarantine_key(key: str) -> str:
+    """``quarantine/{key}``: where an organizer moves a bad object (its bytes kept as evidence)."""
+    return QUARANTINE + key
+
+
+def quarantine_record_key(key: str) -> str:
+    """``quarantine/{key}.why.json``: the record of who quarantined ``key``, when and why."""
+    return QUARANTINE + key + QUARANTINE_RECORD

@@ -46,10 +46,20 @@ _TS_FORMATS = (
 
 
 def parse_time(value: object) -> datetime | None:
-    """Parse any timestamp form agents write; ``None`` if it is not one."""
+    """Parse any timestamp form agents write, as UTC; ``None`` if it is not one (or not representable in UTC)."""
+    found = _parse_time(value)
+    if found is None:
+        return None
+    try:
+        return found.astimezone(UTC)
+    except (OverflowError, ValueError):  # 0001-01-01 at +14:00, 9999-12-31 at -12:00
+        return None
+
+
+def _parse_time(value: object) -> datetime | None:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > _MAX_TIME_CHARS:
         return None
     text = value.strip()
     if text.endswith(" UTC"):  # the template's own form, by far the most common: no strptime
@@ -69,17 +79,38 @@ def parse_time(value: object) -> datetime | None:
 
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+#: The longest duration any option takes (``--since``, the spec's durations); claims have their own bound.
+MAX_DURATION = timedelta(days=3660)
+#: A duration or timestamp longer than this is refused before it is parsed.
+_MAX_DURATION_CHARS = 40
+_MAX_TIME_CHARS = 64
 
 
-def parse_duration(text: str) -> timedelta:
-    """Parse ``90s``, ``30m``, ``4h``, ``1d``, ``1h30m`` into a timedelta."""
+def parse_duration(text: str, *, maximum: timedelta = MAX_DURATION, what: str = "any duration",
+                   hint: str | None = None) -> timedelta:
+    """Parse ``90s``, ``30m``, ``4h``, ``1d``, ``1h30m`` into a timedelta.
+
+    Args:
+        maximum: the longest accepted (default :data:`MAX_DURATION`, about ten years).
+        what: what the duration is for, in the error message (``a claim``).
+        hint: the hint of a too-long duration.
+
+    Raises:
+        InvalidInput: not a duration, not positive, or longer than ``maximum`` (never OverflowError).
+    """
     raw = str(text).strip().lower().replace(" ", "")
-    parts = _DURATION_RE.findall(raw)
+    shown = raw if len(raw) <= _MAX_DURATION_CHARS else raw[:_MAX_DURATION_CHARS] + "..."
+    parts = _DURATION_RE.findall(raw) if len(raw) <= _MAX_DURATION_CHARS * 4 else []
     if not raw or "".join(n + u for n, u in parts) != raw:
-        raise InvalidInput(f"invalid duration {text!r}", hint="write it like 30m, 4h, 1d or 1h30m")
-    seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+        raise InvalidInput(f"invalid duration {shown!r}", hint="write it like 30m, 4h, 1d or 1h30m")
+    seconds = sum(float(n) * _UNITS[u] for n, u in parts)  # float("1" + 400 zeros) is inf, never an error
     if seconds <= 0:
-        raise InvalidInput(f"duration {text!r} must be positive", hint="write it like 30m, 4h or 1d")
+        raise InvalidInput(f"duration {shown!r} must be positive", hint="write it like 30m, 4h or 1d")
+    if not seconds <= maximum.total_seconds():  # inf and nan included
+        raise InvalidInput(
+            f"duration {shown!r} is too long ({what}: at most {format_duration(maximum)})",
+            hint=hint or f"give at most {format_duration(maximum)}, e.g. 4h or 7d",
+        )
     return timedelta(seconds=seconds)
 
 

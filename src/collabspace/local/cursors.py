@@ -22,15 +22,17 @@ message it had been shown (``read_to``), so on a machine where it has never read
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from ..domain.timefmt import UTC
 from .dirs import state_file
+from .heal import is_corrupt, keep_aside, notice, reason
 
 GRACE = timedelta(hours=1)
 
@@ -63,27 +65,79 @@ class CursorStore:
 
     Args:
         url: the space's address.
+
+    Cursors are state, not a cache: an unreadable file is never deleted but kept aside
+    (renamed ``...unreadable-YYYYMMDD-HHMMSS``) and a fresh one started; a file that cannot be
+    written is copied into memory, so reads work but are not remembered. Either is said once,
+    in a line (:func:`~collabspace.local.heal.notice`).
     """
 
     def __init__(self, url: str) -> None:
-        path = state_file(url, "cursors")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = state_file(url, "cursors")
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA busy_timeout = 60000")
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db = _connect(self.path)
+        except sqlite3.Error as exc:
+            if is_corrupt(exc):
+                self._db = self._set_aside(exc)
+            else:
+                self._db = self._in_memory(exc)
+        except OSError as exc:
+            self._db = self._in_memory(exc)
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _set_aside(self, exc: BaseException) -> sqlite3.Connection:
+        try:
+            aside = keep_aside(self.path)
+            db = _connect(self.path)
+        except (sqlite3.Error, OSError) as again:
+            return self._in_memory(again)
+        notice(f"warning: the read cursors at {self.path} could not be read ({reason(exc)}); kept that file as "
+               f"{aside.name} and started new ones: your next read resumes from your latest post")
+        return db
+
+    def _in_memory(self, exc: BaseException) -> sqlite3.Connection:
+        """A copy of the cursors in memory (empty if even reading fails): reads work, nothing is remembered."""
+        db = _connect(Path(":memory:"))
+        try:
+            if self.path.exists():
+                source = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5)
+                try:
+                    source.backup(db)
+                finally:
+                    source.close()
+                db.executescript(_SCHEMA)
+        except sqlite3.Error:
+            db = _connect(Path(":memory:"))
+        notice(f"warning: the read cursors at {self.path} cannot be written ({reason(exc)}); reading without "
+               "saving them, so what you read now is shown again next time: free the disk or fix the "
+               "folder's permissions")
+        return db
+
+    def _transact(self, work: Callable[[sqlite3.Connection], None]) -> None:
+        """Run ``work`` in one write transaction; if the file fails (busy beyond the timeout, read-only,
+        full), go on with a copy in memory and run it there: the read that asked still works."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+            for attempt in (1, 2):
+                try:
+                    self._db.execute("BEGIN IMMEDIATE")
+                    try:
+                        work(self._db)
+                    except BaseException:
+                        self._db.execute("ROLLBACK")
+                        raise
+                    self._db.execute("COMMIT")
+                    return
+                except sqlite3.Error as exc:
+                    if attempt == 2:
+                        raise
+                    self._db = self._moved_to_memory(exc)
+
+    def _moved_to_memory(self, exc: BaseException) -> sqlite3.Connection:
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute("ROLLBACK")
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+        return self._in_memory(exc)
 
     def get(self, agent: str) -> Cursor | None:
         """The agent's cursor, or ``None`` if it has never read on this machine."""
@@ -96,15 +150,15 @@ class CursorStore:
 
     def start(self, agent: str, after: str | None) -> None:
         """Create the agent's cursor at ``after`` unless it has one (a first read on this machine)."""
-        with self._write() as db:
-            db.execute("INSERT OR IGNORE INTO cursors VALUES (?, ?)", (agent, after))
+        self._transact(lambda db: db.execute("INSERT OR IGNORE INTO cursors VALUES (?, ?)", (agent, after)))
 
     def advance(self, agent: str, delivered: Iterable[tuple[str, str]]) -> None:
         """Mark ``(key, arrival)`` pairs as shown; never moves back."""
         delivered = list(delivered)
         if not delivered:
             return
-        with self._write() as db:
+
+        def work(db: sqlite3.Connection) -> None:
             db.execute("INSERT OR IGNORE INTO cursors VALUES (?, NULL)", (agent,))
             db.executemany("INSERT OR IGNORE INTO seen VALUES (?, ?, ?)", [(agent, k, a) for k, a in delivered])
             (after,) = db.execute("SELECT after FROM cursors WHERE agent = ?", (agent,)).fetchone()
@@ -113,6 +167,8 @@ class CursorStore:
             if after is None or floor > after:
                 db.execute("UPDATE cursors SET after = ? WHERE agent = ?", (floor, agent))
                 db.execute("DELETE FROM seen WHERE agent = ? AND arrival <= ?", (agent, floor))
+
+        self._transact(work)
 
     def latest(self, agent: str) -> str | None:
         """The key of the latest arrival the agent has been shown (what its next post records as ``read_to``)."""
@@ -123,8 +179,8 @@ class CursorStore:
 
     def ack(self, agent: str, files: Iterable[str]) -> None:
         """Acknowledge inbox items: they leave the agent's inbox."""
-        with self._write() as db:
-            db.executemany("INSERT OR IGNORE INTO acks VALUES (?, ?)", [(agent, f) for f in files])
+        rows = [(agent, f) for f in files]
+        self._transact(lambda db: db.executemany("INSERT OR IGNORE INTO acks VALUES (?, ?)", rows))
 
     def acked(self, agent: str) -> set[str]:
         """The files the agent has acknowledged."""
@@ -134,3 +190,20 @@ class CursorStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    if str(path) != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+    try:
+        db.execute("PRAGMA busy_timeout = 60000")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.executescript(_SCHEMA)
+        check = db.execute("PRAGMA quick_check").fetchone()  # small: the whole file is checked
+        if check and check[0] != "ok":
+            raise sqlite3.DatabaseError(f"database disk image is malformed ({check[0]})")
+    except BaseException:
+        db.close()
+        raise
+    return db

@@ -51,8 +51,9 @@ from ..errors import InvalidInput
 from ..storage import ObjectInfo, Store
 from .cursors import Cursor, arrival_text
 from .dirs import cache_file
+from .heal import is_corrupt, notice, open_cache, reason, sidecars, unwritable_warning
 
-SCHEMA_VERSION = 3  # 3: refs as full keys (cursors are not here: nothing is lost)
+SCHEMA_VERSION = 4  # 3: refs as full keys; 4: the author is the filename's agent (cursors live elsewhere)
 RESCAN_WINDOW = timedelta(minutes=10)
 #: The longest a plain read goes without a full listing of the board.
 RECONCILE = timedelta(minutes=5)
@@ -85,9 +86,10 @@ CREATE INDEX IF NOT EXISTS refs_src ON refs (src);
 CREATE TABLE IF NOT EXISTS mentions (src INTEGER NOT NULL, agent TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS mentions_agent ON mentions (agent);
 CREATE TABLE IF NOT EXISTS problems (key TEXT PRIMARY KEY, size INTEGER NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS posted (key TEXT PRIMARY KEY, local TEXT NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5 (topic, body, tokenize = 'unicode61');
 """
-_TABLES = ("meta", "messages", "refs", "mentions", "problems", "cursors", "fts")  # cursors: schema 1
+_TABLES = ("meta", "messages", "refs", "mentions", "problems", "posted", "cursors", "fts")  # cursors: schema 1
 _COLUMNS = "m.seq, m.key, m.agent, m.type, m.stamp, m.time, m.topic, m.refs, m.extra, m.body, m.arrival"
 
 
@@ -132,46 +134,74 @@ class BoardIndex:
     """
 
     def __init__(self, path: Path) -> None:
+        self._lock = threading.RLock()
+        self._connect(path)
+
+    def _connect(self, path: Path) -> None:
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA busy_timeout = 60000")
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = NORMAL")
-        with self._write():
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
-                # An index from another version is a stale cache: drop it, the next sync rebuilds it.
-                for table in _TABLES:
-                    self._db.execute(f"DROP TABLE IF EXISTS {table}")
-            for statement in filter(str.strip, _SCHEMA.split(";")):
-                self._db.execute(statement)
-            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        self._db.execute("SELECT count(*) FROM messages").fetchone()  # a corrupt file fails here, not later
+        db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA busy_timeout = 60000")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                if version not in (0, SCHEMA_VERSION):
+                    # An index from another version is a stale cache: drop it, the next sync rebuilds it.
+                    for table in _TABLES:
+                        db.execute(f"DROP TABLE IF EXISTS {table}")
+                for statement in filter(str.strip, _SCHEMA.split(";")):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            for table in ("meta", "messages", "problems", "posted"):  # a corrupt file fails here, not later
+                db.execute(f"SELECT count(*) FROM {table}").fetchone()
+        except BaseException:
+            db.close()
+            raise
+        with self._lock:
+            self.path = path
+            self._db = db
 
     @classmethod
     def for_space(cls, url: str) -> BoardIndex:
-        """Open (creating if needed) the index of the space at ``url``.
+        """Open (creating if needed) the index of the space at ``url``; never fails.
 
-        A cache that cannot be used (corrupt, truncated, of an unknown format) is
-        deleted and rebuilt; one that cannot be written (a read-only or full
-        folder) is replaced by an index in memory, so reads still work.
+        A cache that cannot be used (corrupt, truncated, zeroed, of an unknown format) is
+        deleted and rebuilt; one that cannot be written (a read-only or full folder) is
+        replaced by an index in memory, so reads still work. Either is said once, in a line
+        (:func:`~collabspace.local.heal.notice`).
         """
-        path = index_path(url)
-        try:
-            return cls(path)
-        except (sqlite3.OperationalError, OSError):  # unwritable, full, or busy beyond the timeout: never delete
-            return cls(Path(":memory:"))
-        except sqlite3.DatabaseError:  # not a database, or a malformed one: a cache, so rebuild it
-            pass
-        try:
-            for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-                stale.unlink(missing_ok=True)
-            return cls(path)
-        except (sqlite3.DatabaseError, OSError):
-            return cls(Path(":memory:"))
+        return open_cache(index_path(url), cls, what="board index")  # type: ignore[return-value]
+
+    def _recover(self, exc: BaseException) -> None:
+        """After ``exc`` from SQLite mid-use: rebuild the file (unusable) or go on in memory (unwritable)."""
+        path = self.path
+        with self._lock:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+            if str(path) == ":memory:":
+                self._connect(Path(":memory:"))
+                return
+            if is_corrupt(exc):
+                try:
+                    for stale in sidecars(path):
+                        stale.unlink(missing_ok=True)
+                    self._connect(path)
+                    notice(f"notice: the board index at {path} could not be read ({reason(exc)}); "
+                           "rebuilt it from the store")
+                    return
+                except (sqlite3.Error, OSError) as again:
+                    exc = again
+            notice(unwritable_warning(path, "board index", exc), once=f"unwritable:{path.parent}")
+            self._connect(Path(":memory:"))
 
     def close(self) -> None:
         """Close the database connection."""
@@ -190,8 +220,19 @@ class BoardIndex:
             self._db.execute("COMMIT")
 
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        params = tuple(params)
         with self._lock:
-            return self._db.execute(sql, tuple(params)).fetchall()
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:
+                # A page no sync touched (the full-text index, say) is damaged: rebuild the index from
+                # the store the last sync read, then answer. Inside a sync, the sync heals itself.
+                last = getattr(self, "_last_sync", None)
+                if not is_corrupt(exc) or last is None or getattr(self, "_in_sync", False):
+                    raise
+                self._recover(exc)
+                self.sync(last[0], now=last[1], full=True)
+                return self._db.execute(sql, params).fetchall()
 
     def _messages(self, sql: str, params: Iterable[Any] = ()) -> list[Message]:
         return [_row_message(r) for r in self._query(sql, params)]
@@ -207,7 +248,9 @@ class BoardIndex:
         stamp = stamp_of(last) if last else None
         if stamp is None:
             return None
-        return paths.BOARD + file_stamp(min(stamp, now) - RESCAN_WINDOW)
+        # Never later than this machine's clock, nor than the store's (a clock ahead would skip what
+        # writers with a right clock post meanwhile): the offset measured by our posts says where it is.
+        return paths.BOARD + file_stamp(min(stamp, now, now + self.clock_offset(now)) - RESCAN_WINDOW)
 
     def full_due(self, now: datetime) -> bool:
         """True when a plain sync must list the whole board (never listed, or not for :data:`RECONCILE`)."""
@@ -218,6 +261,24 @@ class BoardIndex:
         return now - at >= RECONCILE or now < at  # a clock set back forces one too
 
     def sync(self, store: Store, *, now: datetime, full: bool = False) -> SyncResult:
+        """Bring the index up to date with the store's board (see :meth:`_sync`); an index that fails
+        on the way (corrupt, unwritable, full) is rebuilt or replaced in memory, then synced in full.
+
+        Raises:
+            StoreError: the store failed; what was fetched before is kept.
+        """
+        self._last_sync = (store, now)
+        self._in_sync = True
+        try:
+            try:
+                return self._sync(store, now=now, full=full)
+            except sqlite3.Error as exc:
+                self._recover(exc)
+            return self._sync(store, now=now, full=True)
+        finally:
+            self._in_sync = False
+
+    def _sync(self, store: Store, *, now: datetime, full: bool = False) -> SyncResult:
         """Bring the index up to date with the store's board.
 
         One listing (incremental after the watermark, or the whole board when
@@ -257,6 +318,13 @@ class BoardIndex:
                 self._drop(db, gone)
             if settle:  # our own posts, indexed before the store told us their arrival
                 db.executemany("UPDATE messages SET arrival = ?, provisional = 0 WHERE key = ?", settle)
+                self._measure(db, settle)
+            newest_arrival = max((i.last_modified for i in listed if i.last_modified is not None), default=None)
+            if newest_arrival is not None:  # the store's clock is at least there: a floor for the offset
+                floor = (newest_arrival - now).total_seconds()
+                old = self._meta("offset_floor")
+                if old is None or floor > float(old):
+                    db.execute("INSERT OR REPLACE INTO meta VALUES ('offset_floor', ?)", (repr(floor),))
             last = self._meta("last_key")
             if newest and (last is None or newest > last):
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('last_key', ?)", (newest,))
@@ -275,10 +343,66 @@ class BoardIndex:
         return added, len(bad)
 
     def add(self, message: Message, *, now: datetime) -> None:
-        """Index a message this process just wrote (no fetch needed); its arrival is provisional
-        (``now``) until a listing gives the store's own time."""
-        with self._write() as db:
-            self._insert(db, message, arrival_text(now), provisional=True)
+        """Index a message this process just wrote (no fetch needed) at ``now``, this machine's clock.
+
+        Its arrival is provisional (``now`` on the store's clock, by :meth:`clock_offset`, and never
+        before an arrival already listed) until a listing gives the store's own time; that time against
+        ``now`` measures this machine's clock offset. Never fails: the message is stored, and an index
+        that cannot take it is rebuilt or replaced (the next sync indexes it)."""
+        for attempt in (1, 2):
+            try:
+                with self._write() as db:
+                    estimate = arrival_text(now + self.clock_offset(now))
+                    newest = db.execute("SELECT max(arrival) FROM messages WHERE provisional = 0").fetchone()[0]
+                    self._insert(db, message, max(estimate, newest or ""), provisional=True)
+                    db.execute("INSERT OR REPLACE INTO posted VALUES (?, ?)", (message.key, arrival_text(now)))
+                return
+            except sqlite3.Error as exc:
+                if attempt == 2:
+                    notice(f"warning: the board index could not record {message.file} ({reason(exc)}); "
+                           "the next read indexes it from the store")
+                    return
+                self._recover(exc)
+
+    # -- clocks -------------------------------------------------------------------------
+    def _measure(self, db: sqlite3.Connection, settled: list[tuple[str, str]]) -> None:
+        """Record the clock offset (store minus this machine) that our own posts just settled show."""
+        mine = {k: local for k, local in db.execute(
+            f"SELECT key, local FROM posted WHERE key IN ({','.join('?' * len(settled))})", [k for _, k in settled])}
+        latest = max(((mine[k], a) for a, k in settled if k in mine), default=None)
+        if latest is None:
+            return
+        offset = (_when(latest[1]) - _when(latest[0])).total_seconds()
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('offset', ?)", (repr(offset),))
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('offset_floor', ?)", (repr(offset),))
+
+    def clock_offset(self, now: datetime) -> timedelta:
+        """How far the store's clock is ahead of this machine's (negative: behind), as far as it can tell.
+
+        Measured by this machine's own posts: the arrival the store gave each against this machine's
+        clock when it wrote it (the latest measurement counts). Before any, zero, unless a listing proved
+        this clock behind (the store had already given an arrival later than it). Add it to this
+        machine's time to get the store's; subtract it from an arrival to place it on this machine's clock.
+        """
+        del now  # the floor is kept relative to the clock at the listing that proved it
+        rows = dict(self._query("SELECT name, value FROM meta WHERE name IN ('offset', 'offset_floor')"))
+        if "offset" in rows:
+            return timedelta(seconds=float(rows["offset"]))
+        return timedelta(seconds=max(0.0, float(rows.get("offset_floor", 0.0))))
+
+    def provisional_keys(self) -> set[str]:
+        """Messages this machine posted that no listing has shown yet (their arrival is an estimate)."""
+        return {k for (k,) in self._query("SELECT key FROM messages WHERE provisional = 1")}
+
+    def local_times(self, keys: Iterable[str]) -> dict[str, datetime]:
+        """When this machine wrote each of ``keys`` that it posted, on its own clock."""
+        keys = list(keys)
+        out: dict[str, datetime] = {}
+        for start in range(0, len(keys), 500):
+            part = keys[start:start + 500]
+            out.update({k: _when(v) for k, v in self._query(
+                f"SELECT key, local FROM posted WHERE key IN ({','.join('?' * len(part))})", part)})
+        return out
 
     @staticmethod
     def _insert(db: sqlite3.Connection, m: Message, arrival: str, *, provisional: bool) -> int:
@@ -325,6 +449,7 @@ class BoardIndex:
                 for table, column in (("refs", "src"), ("mentions", "src"), ("fts", "rowid"), ("messages", "seq")):
                     db.execute(f"DELETE FROM {table} WHERE {column} = ?", (row[0],))
             db.execute("DELETE FROM problems WHERE key = ?", (key,))
+            db.execute("DELETE FROM posted WHERE key = ?", (key,))
 
     # -- queries ------------------------------------------------------------------------
     def get(self, file: str) -> Message | None:
@@ -349,7 +474,7 @@ class BoardIndex:
         sql = f"SELECT {_COLUMNS} FROM messages m {where} ORDER BY m.key DESC"
         if limit is not None:
             sql += " LIMIT ?"
-            params.append(limit)
+            params.append(_sql_limit(limit))
         return self._messages(sql, params)[::-1]
 
     @staticmethod
@@ -427,7 +552,7 @@ class BoardIndex:
         return self._messages(
             f"SELECT {_COLUMNS} FROM fts JOIN messages m ON m.seq = fts.rowid WHERE fts MATCH ?"
             " ORDER BY bm25(fts), m.key DESC LIMIT ?",
-            (match, limit),
+            (match, _sql_limit(limit)),
         )
 
     def addressed_to(self, agent: str, *, unanswered: bool = True, limit: int | None = None) -> list[Message]:
@@ -443,7 +568,7 @@ class BoardIndex:
         params: list[Any] = [agent]
         if limit is not None:
             sql += " LIMIT ?2"
-            params.append(limit)
+            params.append(_sql_limit(limit))
         return self._messages(sql, params)[::-1]
 
     def of_type(self, type: str) -> list[Message]:
@@ -466,7 +591,7 @@ class BoardIndex:
         params: list[Any] = [type] + ([agent] if agent else []) + ([answer_type] if answer_type else [])
         total = int(self._query(f"SELECT count(*) FROM messages m WHERE {cond}", params)[0][0])
         rows = self._messages(f"SELECT {_COLUMNS} FROM messages m WHERE {cond} ORDER BY m.key DESC LIMIT ?",
-                              [*params, limit])
+                              [*params, _sql_limit(limit)])
         return rows[::-1], total
 
     def latest_per_agent(self, type: str) -> list[Message]:
@@ -507,6 +632,16 @@ class BoardIndex:
                 " WHERE r.dst NOT IN (SELECT key FROM messages) ORDER BY m.key, r.dst"
             )
         ]
+
+
+def _when(text: str) -> datetime:
+    """An arrival text (see :func:`~collabspace.local.cursors.arrival_text`) as a UTC datetime."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def _sql_limit(limit: int) -> int:
+    """A LIMIT SQLite can take: a count beyond any board's size means all of it (never OverflowError)."""
+    return max(0, min(int(limit), 2**62))
 
 
 def _list_board(store: Store, after: str | None, now: datetime) -> list[ObjectInfo]:

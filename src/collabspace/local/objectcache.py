@@ -9,51 +9,125 @@ Like the board index, it is only a cache: delete it and it is rebuilt.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from ..storage import ObjectInfo, Store
 from .dirs import cache_file
+from .heal import is_corrupt, notice, open_cache, reason, sidecars, unwritable_warning
 
 
 class ObjectCache:
-    """Objects by ``(key, etag, size)`` in a SQLite file; objects without an etag are not cached."""
+    """Objects by ``(key, etag, size)`` in a SQLite file; objects without an etag are not cached.
+
+    It never fails a read: an unusable file is rebuilt, an unwritable one replaced by memory
+    (said once, in a line), and an object it cannot give back is fetched from the store.
+    """
 
     def __init__(self, url: str) -> None:
-        path = cache_file(url, "objects")
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA busy_timeout = 60000")
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS objects (key TEXT PRIMARY KEY, etag TEXT NOT NULL, size INTEGER NOT NULL,"
-            " data BLOB NOT NULL)"
-        )
+        self.path = cache_file(url, "objects")
+        self._db: sqlite3.Connection = open_cache(self.path, _connect, what="object cache")  # type: ignore[assignment]
+
+    def _recover(self, exc: BaseException) -> None:
+        """After ``exc`` from SQLite mid-use: rebuild the file (unusable) or go on in memory (unwritable)."""
+        try:
+            self._db.close()
+        except sqlite3.Error:
+            pass
+        if is_corrupt(exc) and str(self.path) != ":memory:":
+            try:
+                for stale in sidecars(self.path):
+                    stale.unlink(missing_ok=True)
+                self._db = _connect(self.path)
+                notice(f"notice: the object cache at {self.path} could not be read ({reason(exc)}); "
+                       "rebuilt it from the store")
+                return
+            except (sqlite3.Error, OSError) as again:
+                exc = again
+        notice(unwritable_warning(self.path, "object cache", exc), once=f"unwritable:{self.path.parent}")
+        self.path = Path(":memory:")
+        self._db = _connect(self.path)
+
+    def _cached(self, infos: Sequence[ObjectInfo]) -> dict[str, bytes]:
+        hits: dict[str, bytes] = {}
+        bad: list[str] = []
+        with self._lock:
+            try:
+                for info in infos:
+                    if info.etag is None:
+                        continue
+                    row = self._db.execute("SELECT etag, size, sha256, data FROM blobs WHERE key = ?",
+                                           (info.key,)).fetchone()
+                    if not row or row[0] != info.etag or row[1] != info.size:
+                        continue
+                    data = bytes(row[3])
+                    if hashlib.sha256(data).hexdigest() != row[2]:  # a damaged page: fetch it again
+                        bad.append(info.key)
+                        continue
+                    hits[info.key] = data
+                if bad:
+                    self._db.executemany("DELETE FROM blobs WHERE key = ?", [(k,) for k in bad])
+            except sqlite3.Error as exc:
+                self._recover(exc)
+                return {}
+        if bad:
+            notice(f"notice: the object cache at {self.path} held {len(bad)} damaged "
+                   f"object{'s' if len(bad) > 1 else ''}; fetched again from the store")
+        return hits
+
+    def _keep(self, fresh: list[tuple[str, str, int, bytes]]) -> None:
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    self._db.execute("BEGIN IMMEDIATE")
+                    try:
+                        self._db.executemany("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?, ?)",
+                                             [(k, e, n, hashlib.sha256(d).hexdigest(), d) for k, e, n, d in fresh])
+                    except BaseException:
+                        self._db.execute("ROLLBACK")
+                        raise
+                    self._db.execute("COMMIT")
+                    return
+                except sqlite3.Error as exc:
+                    if attempt == 2:
+                        return  # a cache that cannot keep them: fetched again next time
+                    self._recover(exc)
 
     def fetch(self, store: Store, infos: Sequence[ObjectInfo], *, workers: int = 16,
               get: Callable[[list[ObjectInfo]], dict[str, bytes | None]] | None = None) -> dict[str, bytes | None]:
         """The bytes of every listed object (``None`` if it vanished): cached ones from disk, the rest
         through ``get`` (by default ``store.get_many``), then cached."""
-        hits: dict[str, bytes] = {}
-        with self._lock:
-            for info in infos:
-                if info.etag is None:
-                    continue
-                row = self._db.execute("SELECT etag, size, data FROM objects WHERE key = ?", (info.key,)).fetchone()
-                if row and row[0] == info.etag and row[1] == info.size:
-                    hits[info.key] = bytes(row[2])
+        hits = self._cached(infos)
         missing = [i for i in infos if i.key not in hits]
         if get is None:
             def get(todo: list[ObjectInfo]) -> dict[str, bytes | None]:
                 return store.get_many([i.key for i in todo], workers=workers)
         fetched = get(missing) if missing else {}
-        fresh = [(i.key, i.etag, i.size, fetched[i.key]) for i in missing
-                 if i.etag is not None and fetched.get(i.key) is not None and len(fetched[i.key]) == i.size]
+        fresh = [(i.key, i.etag, i.size, data) for i in missing
+                 if i.etag is not None and (data := fetched.get(i.key)) is not None and len(data) == i.size]
         if fresh:
-            with self._lock:
-                self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany("INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?)", fresh)
-                self._db.execute("COMMIT")
+            self._keep(fresh)
         return {**fetched, **hits}
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    if str(path) != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+    try:
+        db.execute("PRAGMA busy_timeout = 60000")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("DROP TABLE IF EXISTS objects")  # the first layout, without a checksum
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, etag TEXT NOT NULL, size INTEGER NOT NULL,"
+            " sha256 TEXT NOT NULL, data BLOB NOT NULL)"
+        )
+        db.execute("SELECT count(*) FROM blobs").fetchone()  # a corrupt file fails here, not later
+    except BaseException:
+        db.close()
+        raise
+    return db

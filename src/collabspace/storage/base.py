@@ -10,13 +10,14 @@ this package.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ..errors import InvalidInput
+from ..errors import AlreadyExists, InvalidInput, NotFound, StoreError
 
 # The strictest store's rules (Hugging Face buckets), applied everywhere.
 _BAD_SEGMENTS = {"", ".", ".."}
@@ -34,6 +35,29 @@ class ObjectInfo:
     etag: str | None = None
 
 
+def key_problem(key: str) -> str | None:
+    """Why ``key`` breaks our key rules (``"contains '//'"``...), or ``None`` if it is a valid key."""
+    if not isinstance(key, str) or not key:
+        return "is empty"
+    try:
+        size = len(key.encode())
+    except UnicodeEncodeError:  # a local file name that is not UTF-8 (surrogate-escaped)
+        return "is not valid UTF-8"
+    if key.startswith("/"):
+        return "starts with '/'"
+    if key.endswith("/"):
+        return "ends with '/'"
+    if "//" in key:
+        return "contains '//'"
+    if _BAD_CHARS.search(key):
+        return "contains a backslash or a control character"
+    if any(seg in _BAD_SEGMENTS for seg in key.split("/")):
+        return "contains a '.' or '..' segment"
+    if size > MAX_KEY_BYTES:
+        return f"is longer than {MAX_KEY_BYTES} bytes"
+    return None
+
+
 def check_key(key: str) -> str:
     """Return ``key`` if it is a valid object key, else raise :class:`InvalidInput`.
 
@@ -42,19 +66,7 @@ def check_key(key: str) -> str:
     """
     if not isinstance(key, str) or not key:
         raise InvalidInput("empty object key", hint="give a path such as message_board/README.md")
-    problem = None
-    if key.startswith("/"):
-        problem = "starts with '/'"
-    elif key.endswith("/"):
-        problem = "ends with '/'"
-    elif "//" in key:
-        problem = "contains '//'"
-    elif _BAD_CHARS.search(key):
-        problem = "contains a backslash or a control character"
-    elif any(seg in _BAD_SEGMENTS for seg in key.split("/")):
-        problem = "contains a '.' or '..' segment"
-    elif len(key.encode()) > MAX_KEY_BYTES:
-        problem = f"is longer than {MAX_KEY_BYTES} bytes"
+    problem = key_problem(key)
     if problem:
         raise InvalidInput(
             f"invalid object key {key!r}: it {problem}",
@@ -70,8 +82,20 @@ def check_prefix(prefix: str) -> str:
     return prefix
 
 
+_ODD_LOCK = threading.Lock()
+
+
 class Store:
     """Base class of every store: validation here, primitives in the backend.
+
+    Odd keys: a key the store holds but our key rules refuse (``a//b``, ``a/../b``, a backslash,
+    a control character, a file name that is not UTF-8; written by another tool, e.g.
+    ``aws s3 cp dir//``) never makes a listing fail. :meth:`list` skips it and the store
+    remembers it with the reason; :meth:`odd_keys` returns them, for ``collab doctor`` to report.
+
+    Create-only writes are idempotent: ``put(key, data, create_only=True)`` whose answer was
+    lost (the backend retried and got "already exists", or failed with a store error although
+    the write landed) reads the key back, and the same bytes count as success.
 
     Attributes:
         url: the address the store was opened with (``/path``, ``s3://b/p``, ``memory://``).
@@ -98,7 +122,52 @@ class Store:
         """
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError("data must be bytes")
-        self._put(check_key(key), bytes(data), create_only)
+        if create_only:
+            self._put_create(check_key(key), bytes(data))
+        else:
+            self._put(check_key(key), bytes(data), False)
+
+    def _put_create(self, key: str, data: bytes) -> None:
+        """A create-only put that recognises its own earlier write (same bytes) as a success.
+
+        A create-only PUT whose response is lost and that the client retries gets "already
+        exists" about its own object; one whose retries run out reports a store error although
+        the object may be stored. Either way the key is read back: our bytes there mean the
+        write is ours and succeeded; other bytes mean the key is someone else's (AlreadyExists);
+        nothing there after a store error means the write did not land (the error stands).
+        """
+        try:
+            self._put(key, data, True)
+            return
+        except AlreadyExists:
+            if self._stored_bytes(key, attempts=3) == data:
+                return
+            raise
+        except StoreError as failure:
+            try:
+                stored = self._stored_bytes(key, attempts=3)
+            except StoreError:
+                raise failure from None
+            if stored == data:
+                return
+            if stored is not None:
+                raise AlreadyExists(
+                    f"{key!r} already exists in {self.url}",
+                    hint="stored objects are immutable here; write under a new name",
+                ) from None
+            raise
+
+    def _stored_bytes(self, key: str, *, attempts: int) -> bytes | None:
+        """The bytes at ``key`` (None if missing), asked up to ``attempts`` times on store errors."""
+        for attempt in range(attempts):
+            try:
+                return self._get(key)
+            except NotFound:
+                return None
+            except StoreError:
+                if attempt == attempts - 1:
+                    raise
+        return None  # pragma: no cover - attempts >= 1
 
     def get_many(self, keys: Sequence[str], *, workers: int = 32) -> dict[str, bytes | None]:
         """The bytes of several keys, ``None`` where a key is missing.
@@ -117,11 +186,41 @@ class Store:
             self._put(key, bytes(data), False)
 
     def list(self, prefix: str = "", *, start_after: str | None = None) -> Iterator[ObjectInfo]:
-        """Yield the objects under ``prefix`` in key order, those after ``start_after`` only."""
+        """Yield the objects under ``prefix`` in key order, those after ``start_after`` only.
+
+        A listed key our key rules refuse is skipped, never fatal, and recorded: see :meth:`odd_keys`.
+        """
         check_prefix(prefix)
         if start_after is not None:
             check_key(start_after)
-        return self._list(prefix, start_after)
+        return self._screened(self._list(prefix, start_after))
+
+    def _screened(self, infos: Iterator[ObjectInfo]) -> Iterator[ObjectInfo]:
+        """The listed objects whose keys obey our key rules; the others are remembered as odd."""
+        for info in infos:
+            problem = key_problem(info.key)
+            if problem is None:
+                yield info
+            else:
+                self._note_odd(info.key, problem)
+
+    def _note_odd(self, key: str, reason: str) -> None:
+        with _ODD_LOCK:
+            self.__dict__.setdefault("_odd_seen", {})[key] = reason
+
+    def odd_keys(self, prefix: str | None = None) -> list[tuple[str, str]]:
+        """Keys under ``prefix`` that the store holds but our key rules refuse, as ``(key, reason)``.
+
+        With ``prefix=None``: those seen by the listings this store object has made so far (no
+        request). With a prefix (``""``: the whole space): list it now, then return those under it.
+        A reason reads after the key: ``"contains '//'"``, ``"contains a '.' or '..' segment"``...
+        """
+        if prefix is not None:
+            for _ in self.list(prefix):
+                pass
+        with _ODD_LOCK:
+            seen = dict(self.__dict__.get("_odd_seen", {}))
+        return sorted((k, r) for k, r in seen.items() if prefix is None or k.startswith(prefix))
 
     def head(self, key: str) -> ObjectInfo:
         """Return the metadata of ``key``. Raises NotFound."""

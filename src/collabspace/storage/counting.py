@@ -66,3 +66,10 @@ class CountingStore(Store):
     def _delete(self, key: str) -> None:
         self._tick("delete")
         self.inner.delete(key)
+
+    def odd_keys(self, prefix: str | None = None) -> list[tuple[str, str]]:
+        """The inner store's odd keys (the listings that find them are the inner store's)."""
+        if prefix is not None:
+            for _ in self.list(prefix):
+                pass
+        return [(k, r) for k, r in self.inner.odd_keys() if prefix is None or k.startswith(prefix)]

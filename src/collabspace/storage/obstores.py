@@ -4,14 +4,27 @@ obstore gives atomic create-only writes on all three (hard-link staging on
 disk, ``If-None-Match: *`` on S3), which the protocol relies on. Its listing
 prefixes work on whole path segments, so string prefixes are emulated here by
 listing the enclosing folder and filtering.
+
+obstore refuses a whole listing when one listed key is not a path it can parse
+(``a//b``, a ``.`` or ``..`` segment, a control character, a file name that is not
+UTF-8). Such a listing is then made again without obstore (a signed
+ListObjectsV2 on S3, a directory walk on disk), and the odd keys reach
+:meth:`Store.list`, which skips and records them. A memory store cannot hold one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import os
 import threading
-from datetime import timedelta
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import xml.etree.ElementTree as ET
+from datetime import datetime, timedelta, timezone
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -68,41 +81,74 @@ class ObjectStore(Store):
     #: True when the backend's listing comes back in key order already.
     sorted_listing = True
 
+    #: How many more times an idempotent request is made when it fails on the way (a response
+    #: body cut off, a connection reset while reading): obstore retries failed requests, but not
+    #: a response that breaks off after it has begun. 0 on memory and disk.
+    transport_retries = 0
+
     def __init__(self, inner: Any, url: str) -> None:
         self._inner = inner
         self.url = url
 
+    def _again(self, call: Callable[[], Any]) -> Any:
+        """``call()``, made again (up to :attr:`transport_retries` times) on a transport failure."""
+        for attempt in range(self.transport_retries + 1):
+            try:
+                return call()
+            except (FileNotFoundError, FileExistsError, PermissionError):
+                raise
+            except (oex.GenericError, OSError, RuntimeError):
+                if attempt >= self.transport_retries:
+                    raise
+                time.sleep(min(2.0, 0.05 * 2**attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _get(self, key: str) -> bytes:
         with _translate(self, key):
-            return bytes(obstore.get(self._inner, key).bytes())
+            return self._again(lambda: bytes(obstore.get(self._inner, key).bytes()))
 
     def _put(self, key: str, data: bytes, create_only: bool) -> None:
         with _translate(self, key):
-            obstore.put(self._inner, key, data, mode="create" if create_only else "overwrite")
+            if create_only:  # not made again here: Store.put reads back what a failed create left
+                obstore.put(self._inner, key, data, mode="create")
+            else:
+                self._again(lambda: obstore.put(self._inner, key, data, mode="overwrite"))
 
     def _list(self, prefix: str, start_after: str | None) -> Iterator[ObjectInfo]:
         folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
         offset = start_after if start_after and start_after >= prefix else None
         with _translate(self, prefix or "/"):
-            stream = obstore.list(self._inner, folder or None, offset=offset, chunk_size=1000)
+            try:
+                metas = self._again(lambda: [
+                    m for batch in obstore.list(self._inner, folder or None, offset=offset, chunk_size=1000)
+                    for m in batch])
+            except oex.InvalidPathError:
+                # One listed key obstore cannot parse fails the whole listing: list without obstore.
+                raw = self._raw_list(prefix, start_after)
+                if raw is None:
+                    raise
+                metas = raw
             infos = [
                 _info(m)
-                for batch in stream
-                for m in batch
+                for m in metas
                 if m["path"].startswith(prefix) and (start_after is None or m["path"] > start_after)
             ]
         if not self.sorted_listing:
             infos.sort(key=lambda i: i.key)
         return iter(infos)
 
+    def _raw_list(self, prefix: str, start_after: str | None) -> list[dict[str, Any]] | None:
+        """The objects under ``prefix`` listed without obstore, odd keys included (None: not possible here)."""
+        return None
+
     def _head(self, key: str) -> ObjectInfo:
         with _translate(self, key):
-            return _info(obstore.head(self._inner, key))
+            return _info(self._again(lambda: obstore.head(self._inner, key)))
 
     def _delete(self, key: str) -> None:
         self._head(key)  # obstore deletes missing keys silently; the protocol says NotFound
         with _translate(self, key):
-            obstore.delete(self._inner, key)
+            self._again(lambda: obstore.delete(self._inner, key))
 
     def _put_file(self, key: str, path: Path, progress: Callable[[int], None] | None) -> None:
         with _translate(self, key):
@@ -128,6 +174,7 @@ def _read_parts(path: Path, size: int, progress: Callable[[int], None] | None) -
             yield chunk
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MEMORY: dict[str, Any] = {}
 _MEMORY_LOCK = threading.Lock()
 
@@ -153,6 +200,40 @@ class LocalStore(ObjectStore):
         path.mkdir(parents=True, exist_ok=True)
         super().__init__(ost.LocalStore(str(path)), str(path))
         self.root = path
+
+    def _raw_list(self, prefix: str, start_after: str | None) -> list[dict[str, Any]]:
+        """A directory walk with the raw file names (obstore's own staging files left out)."""
+        folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        top = self.root / folder if folder else self.root
+        out: list[dict[str, Any]] = []
+        seen: set[tuple[int, int]] = set()
+        for dirpath, dirs, files in os.walk(top, followlinks=True):
+            try:
+                st = os.stat(dirpath)
+            except OSError:
+                dirs[:] = []
+                continue
+            if (st.st_dev, st.st_ino) in seen:  # a symlink loop: walked already
+                dirs[:] = []
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            rel_dir = os.path.relpath(dirpath, self.root)
+            for name in files:
+                base, sep, suffix = name.partition("#")
+                if sep and suffix and suffix.isdigit():
+                    continue  # an upload obstore is staging
+                key = name if rel_dir == "." else f"{rel_dir.replace(os.sep, '/')}/{name}"
+                try:
+                    st = os.stat(os.path.join(dirpath, name))
+                except OSError:
+                    continue
+                out.append({
+                    "path": key, "size": st.st_size,
+                    "last_modified": _EPOCH + timedelta(microseconds=st.st_mtime_ns // 1000),
+                    # obstore's etag for a local file, so caches keyed by it stay valid
+                    "e_tag": f'"{st.st_ino:x}-{st.st_mtime_ns // 1000:x}-{st.st_size:x}"',
+                })
+        return out
 
     def _get_many(self, keys: list[str], workers: int) -> dict[str, bytes | None]:
         """One after the other: a local read has no latency to hide, and a thread pool costs more CPU
@@ -182,9 +263,16 @@ def s3_store(bucket: str, prefix: str = "", *, url: str) -> ObjectStore:
     config["region"] = region or "us-east-1"
     config["virtual_hosted_style_request"] = os.environ.get("COLLAB_S3_PATH_STYLE", "1") == "0"
     client_options: dict[str, Any] = {"connect_timeout": "5s", "timeout": "300s"}
+    try:
+        max_retries = max(0, int(os.environ.get("COLLAB_S3_MAX_RETRIES", "4")))
+    except ValueError:
+        raise InvalidInput(f"COLLAB_S3_MAX_RETRIES must be a whole number, got {os.environ['COLLAB_S3_MAX_RETRIES']!r}",
+                           hint="e.g. COLLAB_S3_MAX_RETRIES=4") from None
     if endpoint and endpoint.startswith("http://"):
         client_options["allow_http"] = True
-    store = ObjectStore(None, url)
+    store = S3ObjectStore(None, url)
+    store.transport_retries = max_retries
+    store.s3 = _S3Target(bucket, prefix.strip("/"), endpoint, config["region"], config["virtual_hosted_style_request"])
     with _translate(store, prefix or "/"):
         store._inner = ost.S3Store(
             bucket,
@@ -192,8 +280,105 @@ def s3_store(bucket: str, prefix: str = "", *, url: str) -> ObjectStore:
             config=config,
             client_options=client_options,
             retry_config={
-                "max_retries": int(os.environ.get("COLLAB_S3_MAX_RETRIES", "4")),
+                "max_retries": max_retries,
                 "retry_timeout": timedelta(seconds=60),
             },
         )
     return store
+
+
+_S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+class _S3Target:
+    """Where an S3 store's bucket is, for the requests made without obstore."""
+
+    def __init__(self, bucket: str, prefix: str, endpoint: str | None, region: str, virtual_hosted: bool) -> None:
+        self.bucket, self.prefix, self.region = bucket, prefix, region
+        base = endpoint or f"https://s3.{region}.amazonaws.com"
+        parts = urllib.parse.urlsplit(base)
+        self.scheme = parts.scheme or "https"
+        if virtual_hosted:
+            self.host, self.path = f"{bucket}.{parts.netloc}", parts.path.rstrip("/") + "/"
+        else:
+            self.host, self.path = parts.netloc, parts.path.rstrip("/") + f"/{bucket}"
+
+
+def _sign_get(target: _S3Target, query: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """The URL and AWS Signature V4 headers of a GET on the bucket (credentials from the AWS variables)."""
+    now = datetime.now(timezone.utc)
+    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    q = "&".join(f"{urllib.parse.quote(k, safe='-_.~')}={urllib.parse.quote(v, safe='-_.~')}"
+                 for k, v in sorted(query.items()))
+    path = urllib.parse.quote(target.path, safe="/-_.~")
+    headers = {"host": target.host, "x-amz-content-sha256": _EMPTY_SHA256, "x-amz-date": amz_date}
+    token = os.environ.get("AWS_SESSION_TOKEN")
+    if token:
+        headers["x-amz-security-token"] = token
+    key_id, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+    if key_id and secret:
+        signed = ";".join(sorted(headers))
+        canonical = "\n".join(["GET", path, q, "".join(f"{k}:{headers[k]}\n" for k in sorted(headers)), signed,
+                               _EMPTY_SHA256])
+        scope = f"{day}/{target.region}/s3/aws4_request"
+        to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+        k = ("AWS4" + secret).encode()
+        for part in (day, target.region, "s3", "aws4_request"):
+            k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+        signature = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+        headers["Authorization"] = (f"AWS4-HMAC-SHA256 Credential={key_id}/{scope}, SignedHeaders={signed}, "
+                                    f"Signature={signature}")
+    del headers["host"]  # urllib sends it
+    return f"{target.scheme}://{target.host}{path}?{q}", headers
+
+
+class S3ObjectStore(ObjectStore):
+    """An S3 bucket through obstore, with a listing of its own for keys obstore refuses to parse."""
+
+    s3: _S3Target
+    #: Keys per ListObjectsV2 page (S3's maximum).
+    list_page = 1000
+
+    def _raw_list(self, prefix: str, start_after: str | None) -> list[dict[str, Any]]:
+        """ListObjectsV2 pages (``encoding-type=url``, so any key survives the XML), keys as stored."""
+        root = self.s3.prefix + "/" if self.s3.prefix else ""
+        query = {"list-type": "2", "encoding-type": "url", "prefix": root + prefix, "max-keys": str(self.list_page)}
+        if start_after is not None:
+            query["start-after"] = root + start_after
+        out: list[dict[str, Any]] = []
+        while True:
+            page = self._list_page(query)
+            for item in page.iter(f"{_S3_NS}Contents"):
+                full = urllib.parse.unquote_plus(item.findtext(f"{_S3_NS}Key") or "")
+                if not full.startswith(root):
+                    continue
+                modified = item.findtext(f"{_S3_NS}LastModified")
+                out.append({
+                    "path": full[len(root):], "size": int(item.findtext(f"{_S3_NS}Size") or 0),
+                    "last_modified": datetime.fromisoformat(modified.replace("Z", "+00:00")) if modified else None,
+                    "e_tag": item.findtext(f"{_S3_NS}ETag"),
+                })
+            token = page.findtext(f"{_S3_NS}NextContinuationToken")
+            if page.findtext(f"{_S3_NS}IsTruncated") != "true" or not token:
+                return out
+            query["continuation-token"] = token
+
+    def _list_page(self, query: dict[str, str]) -> ET.Element:
+        failure: Exception | None = None
+        for attempt in range(4):
+            url, headers = _sign_get(self.s3, query)
+            try:
+                with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as resp:
+                    return ET.fromstring(resp.read())
+            except urllib.error.HTTPError as exc:
+                if exc.code in (401, 403):
+                    raise PermissionError(f"listing refused ({exc.code})") from exc
+                failure = exc
+                if exc.code < 500 and exc.code != 429:
+                    break
+            except (OSError, ET.ParseError) as exc:
+                failure = exc
+            time.sleep(0.2 * 2**attempt)
+        raise StoreError(f"store error listing {query['prefix']!r} in {self.url}: {failure}",
+                         hint="check that the store is reachable and configured (collab ls to test)")

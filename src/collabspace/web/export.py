@@ -117,12 +117,37 @@ def _static(name: str) -> bytes:
     return resources.files(__package__).joinpath("static", *name.split("/")).read_bytes()
 
 
-def _js(value: Any) -> str:
-    """A JSON literal that is safe inside an HTML ``<script>`` element."""
+def script_json(value: Any) -> str:
+    """JSON text that is safe inside an HTML ``<script>`` element (a JS literal or a JSON data block).
+
+    ``<``, ``>`` and ``&`` are written as ``\\u003c``..., so no ``</script>``, ``<!--`` or entity can
+    occur in it; U+2028 and U+2029 are escaped too (line terminators in older JavaScript).
+    """
     text = json.dumps(value, ensure_ascii=False, indent=None)
     for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(char, escaped)
     return text
+
+
+
+#: The slots of the static templates: ``{{NAME}}`` (dashboard), ``@NAME@`` and ``/*@NAME@*/`` (the Space page).
+SLOT = re.compile(r"\{\{([A-Z][A-Z_]*)\}\}|/\*@([A-Z][A-Z_]*)@\*/|@([A-Z][A-Z_]*)@")
+
+
+def fill_template(template: str, values: dict[str, str]) -> str:
+    """``template`` with every slot replaced by its (already escaped) value, in one pass.
+
+    Only the template is scanned for slots, never a value: text from the spec or the store that looks
+    like a slot (``{{TITLE}}``, ``/*@SCRIPT@*/``) stays text. Sequential ``str.replace`` calls would
+    re-scan what earlier ones inserted, which is how a title could move the page's script.
+
+    Raises:
+        ValueError: the template has a slot without a value, or a value has no slot (a stale template).
+    """
+    found = {next(g for g in m.groups() if g) for m in SLOT.finditer(template)}
+    if found != set(values):
+        raise ValueError(f"template slots {sorted(found)} do not match the values {sorted(values)}")
+    return SLOT.sub(lambda m: values[next(g for g in m.groups() if g)], template)
 
 
 def fallback_leaderboard(spec: Spec) -> dict[str, Any]:
@@ -170,19 +195,18 @@ def _config_block(config: dict[str, Any]) -> str:
         note = _CONFIG_NOTES.get(name)
         if note:
             lines.append(f"// {note}")
-        lines.append(f"const {name} = {_js(value)};")
+        lines.append(f"const {name} = {script_json(value)};")
     return "\n".join(lines)
 
 
 def _index_html(config: dict[str, Any]) -> str:
-    page = _static("space/page.html").decode()
-    script = _static("space/page.js").decode().replace("/*@CONFIG@*/", _config_block(config), 1)
-    return (
-        page.replace("@TITLE@", html.escape(config["TITLE"]))
-        .replace("@BUCKET_PAGE@", html.escape(page_urls(config["BUCKET_URL"])["bucket_page"]))
-        .replace("/*@STYLE@*/", _static("space/page.css").decode(), 1)
-        .replace("/*@SCRIPT@*/", script, 1)
-    )
+    script = fill_template(_static("space/page.js").decode(), {"CONFIG": _config_block(config)})
+    return fill_template(_static("space/page.html").decode(), {
+        "TITLE": html.escape(config["TITLE"]),
+        "BUCKET_PAGE": html.escape(page_urls(config["BUCKET_URL"])["bucket_page"]),
+        "STYLE": _static("space/page.css").decode(),
+        "SCRIPT": script,
+    })
 
 
 def _short_description(spec: Spec) -> str:

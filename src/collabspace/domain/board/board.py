@@ -19,11 +19,13 @@ from ...storage import Store
 from .. import paths
 from ...local.cursors import Cursor, CursorStore
 from ..refs import canonical, is_message, resolve, shown
+from ...local.heal import notice
 from ...local.index import BoardIndex, SyncResult
 from .messages import (
     Message,
     MessageFormatError,
     check_body,
+    message_problems,
     message_filename,
     parse_filename,
     parse_message,
@@ -135,11 +137,22 @@ class Board:
         now = self.clock()
         data = render_message(agent=agent, type=type, now=now, refs=ref_files, body=text, extra=extra).encode()
         key = self._put_new(now, agent, slug, data)
+        # Stored: nothing from here on may make the write look failed (the user's retry would post it twice).
         message = parse_message(key, data)
-        self.index.add(message, now=now)
+        try:
+            self.index.add(message, now=now)  # heals itself and never raises; the guard is for what it cannot foresee
+        except Exception as exc:  # noqa: BLE001
+            notice(f"warning: {message.file} is posted, but the local board index could not record it "
+                   f"({type(exc).__name__}); the next read indexes it from the store")
         return message
 
     def _put_new(self, now: datetime, agent: str, topic: str, data: bytes) -> str:
+        """Store ``data`` create-only under the first free ``_NNN`` slot of this second; return its key.
+
+        Idempotent: the store counts a create-only put that finds our own bytes as a success (a
+        retried PUT whose first answer was lost), and a slot of this second already holding our
+        bytes (an earlier attempt that was told it failed) is our post, so no ``_002`` copy is made.
+        """
         seq = 1
         base = message_filename(now, agent, topic).removesuffix(".md")
         while seq <= MAX_SEQ:
@@ -149,8 +162,11 @@ class Board:
                 return key
             except AlreadyExists:
                 # One listing finds the last suffix used, instead of probing one by one.
-                taken = [i.key for i in self.store.list(base) if _same_post_slot(i.key, key)]
-                seq = max([seq, *(parse_filename(k).seq or 1 for k in taken)]) + 1
+                taken = [i for i in self.store.list(base) if _same_post_slot(i.key, key)]
+                for info in taken:
+                    if info.size == len(data) and self.store.get(info.key) == data:
+                        return info.key  # our own post, stored by an attempt whose answer was lost
+                seq = max([seq, *(parse_filename(i.key).seq or 1 for i in taken)]) + 1
         raise AlreadyExists(
             f"{agent} already posted {MAX_SEQ} messages on topic {topic!r} in this second",
             hint="wait a second, or use another topic",
@@ -340,7 +356,8 @@ class Board:
             for key, ref in self.index.dangling_refs()
             if is_message(ref) or not ref.startswith(paths.ARTIFACTS) or not self.store.exists(ref)
         ]
-        return sorted(self.index.problems() + dangling, key=lambda p: (p.key, p.reason))
+        impersonated = message_problems(self.index.messages())  # the filename's agent is the author
+        return sorted(self.index.problems() + dangling + impersonated, key=lambda p: (p.key, p.reason))
 
     def clocks(self) -> list[Problem]:
         """Agents whose filename stamps lag (or lead) the store's arrival time by more than :data:`LAG`

@@ -3,7 +3,7 @@
 A claim is a ``claim`` message with ``scope`` and ``expires`` in its
 frontmatter; a release is a ``claim`` message with ``scope`` and
 ``released: true``. Nothing is ever cleaned up: the state is computed at read
-time by replaying the scope's claim messages in board (filename) order:
+time by replaying the scope's claim messages in the order they reached the store:
 
 * the earliest live claim on a scope holds it; later live claims by other
   agents are *contested* (posted with ``--force``, or lost a race);
@@ -11,11 +11,19 @@ time by replaying the scope's claim messages in board (filename) order:
   (its expiry moves to the later one);
 * a claim ends when its expiry passes or its agent releases it.
 
+Time comes from the store, never from a writer's clock: order and expiry go by *arrival*
+(the store's modification time: the server's clock on S3 and the Hub, the file's mtime
+in a folder), and a claim's length (``expires`` minus its own filename stamp, both written
+by one clock) runs from its arrival. A clock hours ahead cannot expire the holder early;
+one minutes behind cannot jump the queue. Within one tick of the store's clock (a second
+on S3) the store cannot order two claims: the key decides, the same way on every machine.
+
 Scopes are compared by their slug, so ``LoRA sweep`` and ``lora-sweep`` are one scope.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,9 +32,11 @@ from ...errors import Conflict, InvalidInput
 from .. import paths
 from .board import Board
 from .messages import Message
-from ..timefmt import format_duration, frontmatter_time, parse_duration, parse_time
+from ..timefmt import UTC, format_duration, frontmatter_time, parse_duration, parse_time
 
 ACTIVE, CONTESTED, EXPIRED, RELEASED = "active", "contested", "expired", "released"
+#: The longest a claim may be asked for (``--for``); a longer one in a hand-written file is cut to it.
+MAX_CLAIM = timedelta(days=30)
 
 
 @dataclass
@@ -90,11 +100,24 @@ def _is_release(m: Message) -> bool:
     return value is True or str(value).strip().lower() in ("true", "yes", "1")
 
 
-def claim_states(messages: list[Message], *, now: datetime, default_duration: timedelta) -> list[Claim]:
-    """Replay claim messages (board order) into claims with their status at ``now``.
+def claim_states(messages: list[Message], *, now: datetime, default_duration: timedelta,
+                 times: dict[str, datetime] | None = None,
+                 order: Callable[[Message], Any] | None = None) -> list[Claim]:
+    """Replay claim messages, in the order they reached the store, into claims with their status at ``now``.
 
-    Claim messages without a ``scope`` (the template's free-form claims) are
-    ignored; a claim without ``expires`` lasts ``default_duration``.
+    Time comes from the store, never from a writer's clock:
+
+    * the order is the messages' *arrival* (the store's modification time, see
+      :attr:`Message.arrival`), then their key; a message without one (not yet listed) sorts by its stamp;
+    * a claim's length is its ``expires`` minus its filename stamp (both on the writer's clock, so
+      the writer's skew cancels), counted from its arrival, and at most :data:`MAX_CLAIM`; without
+      ``expires`` it lasts ``default_duration``;
+    * ``times`` places each message on the reader's clock (its arrival there; see
+      :meth:`ClaimBook.states`), so ``now``, ``since``, ``expires`` and ``ended`` are all reader's-clock
+      times. Without ``times``, a message's arrival is taken as is, else its stamp;
+    * ``order`` replaces the sort key (the caller knows which arrivals are only provisional).
+
+    Claim messages without a ``scope`` (the template's free-form claims) are ignored.
     """
     live: dict[str, list[Claim]] = {}
     ended: list[Claim] = []
@@ -105,36 +128,65 @@ def claim_states(messages: list[Message], *, now: datetime, default_duration: ti
             live[slug].remove(c)
             ended.append(c)
 
-    for m in sorted(messages, key=lambda m: m.key):
+    def when(m: Message) -> datetime:
+        if times is not None and m.key in times:
+            return times[m.key]
+        return _arrival(m) or m.stamp
+
+    def arrival_order(m: Message) -> tuple[str, str]:
+        return (m.arrival or _arrival_text(m.stamp), m.key)
+
+    for m in sorted(messages, key=order or arrival_order):
         scope = m.extra.get("scope")
         if m.type != "claim" or not isinstance(scope, str) or not scope_slug(scope):
             continue
         slug = scope_slug(scope)
-        expire(slug, m.stamp)
+        at = when(m)
+        expire(slug, at)
         claims = live.setdefault(slug, [])
         mine = next((c for c in claims if c.agent == m.agent), None)
         if _is_release(m):
             if mine is not None:
-                mine.status, mine.ended = RELEASED, m.stamp
+                mine.status, mine.ended = RELEASED, at
                 claims.remove(mine)
                 ended.append(mine)
             continue
-        expires = parse_time(m.extra.get("expires")) or (m.stamp + default_duration)
+        written = parse_time(m.extra.get("expires"))
+        length = (written - m.stamp) if written is not None else default_duration
+        expires = at + min(max(length, timedelta(0)), MAX_CLAIM)
         if mine is not None:
             mine.expires = max(mine.expires, expires)
             mine.renewals += 1
             mine.files.append(m.file)
             continue
         note = str(m.extra.get("note") or "")
-        claims.append(Claim(scope=" ".join(scope.split()), agent=m.agent, file=m.file, since=m.stamp,
+        claims.append(Claim(scope=" ".join(scope.split()), agent=m.agent, file=m.file, since=at,
                             expires=expires, note=note, files=[m.file]))
-        expire(slug, m.stamp)
+        expire(slug, at)
     for slug in list(live):
         expire(slug, now)
         for i, c in enumerate(live[slug]):
             c.status = ACTIVE if i == 0 else CONTESTED
     current = [c for claims in live.values() for c in claims]
     return sorted(current, key=lambda c: (c.slug, c.status != ACTIVE, c.file)) + sorted(ended, key=lambda c: c.file)
+
+
+def _arrival(m: Message) -> datetime | None:
+    if not m.arrival:
+        return None
+    try:
+        return datetime.strptime(m.arrival, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _to_second(dt: datetime) -> datetime:
+    """The nearest whole second."""
+    return (dt + timedelta(microseconds=500_000)).replace(microsecond=0)
+
+
+def _arrival_text(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def holder(claims: list[Claim], scope: str) -> Claim | None:
@@ -174,10 +226,34 @@ class ClaimBook:
         self.types = types
 
     def states(self, *, sync: bool = True) -> list[Claim]:
-        """Every claim, current ones first (active before contested), then ended ones."""
+        """Every claim, current ones first (active before contested), then ended ones.
+
+        Ordered and timed by the store's arrival times (see :func:`claim_states`), put on this
+        machine's clock: a message this machine posted is placed when it wrote it; any other at its
+        arrival less the offset of this machine's clock from the store's (measured by its own posts,
+        see :meth:`~collabspace.local.index.BoardIndex.clock_offset`). A writer's clock, however
+        wrong, decides nothing.
+        """
         if sync:
             self.board.sync()
-        return claim_states(self.board.index.of_type("claim"), now=self.board.clock(), default_duration=self.default)
+        index = self.board.index
+        now = self.board.clock()
+        messages = index.of_type("claim")
+        offset = index.clock_offset(now)
+        times = index.local_times(m.key for m in messages)
+        for m in messages:
+            if m.key not in times and (arrived := _arrival(m)) is not None:
+                times[m.key] = _to_second(arrived - offset)  # an estimate: to the second, as stamps are
+        # A post of ours not yet listed arrived after everything a listing has shown: whatever the
+        # estimate of its arrival says, it sorts after them until the store gives its own time.
+        provisional = index.provisional_keys()
+        settled = max((m.arrival for m in messages if m.key not in provisional and m.arrival), default="")
+
+        def order(m: Message) -> tuple[str, int, str]:
+            arrival = m.arrival or _arrival_text(m.stamp)
+            return (max(arrival, settled), 1, m.key) if m.key in provisional else (arrival, 0, m.key)
+
+        return claim_states(messages, now=now, default_duration=self.default, times=times, order=order)
 
     def claim(self, agent: str, scope: str, *, duration: str | None = None, note: str = "",
               force: bool = False) -> ClaimResult:
@@ -189,7 +265,9 @@ class ClaimBook:
                 (then this claim is withdrawn).
         """
         scope = check_scope(scope)
-        length = parse_duration(duration) if duration else self.default
+        length = parse_duration(duration, maximum=MAX_CLAIM, what="a claim",
+                                hint="claim for at most 30d, and renew it (claim again) while you work on it") \
+            if duration else self.default
         held = holder(self.states(), scope)
         if held is not None and held.agent != agent and not force:
             raise Conflict(
@@ -198,7 +276,10 @@ class ClaimBook:
             )
         renewed = held is not None and held.agent == agent
         message = self._post(agent, scope, note, expires=_ceil_minute(self.board.clock() + length))
-        states = self.states()
+        # Decided on the whole board: a claim that arrived just before ours under an old stamp (a clock
+        # behind) is below an incremental listing's watermark, yet it arrived first.
+        self.board.sync(full=True)
+        states = self.states(sync=False)
         now_held = holder(states, scope)
         mine = next(c for c in states if c.slug == scope_slug(scope) and c.agent == agent and c.ended is None)
         if now_held is not None and now_held.agent != agent and not force and held is None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from ...errors import InvalidInput
 from .. import frontmatter, paths, refs
+from ..problems import Problem
 from ..refs import shown
 from ..timefmt import UTC, file_stamp, frontmatter_time, parse_time
 
@@ -28,6 +29,9 @@ _MENTION_RE = re.compile(r"(?<![\w@.])@([a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?)(?!
 _KNOWN_FIELDS = ("agent", "type", "timestamp", "refs")
 #: Kept in ``extra`` (and JSON) but not shown to a reader: bookkeeping of the tool's (see board.READ_TO).
 _QUIET_FIELDS = ("read_to",)
+#: Set in ``extra`` by :func:`parse_message` when the frontmatter's ``agent`` is not the filename's:
+#: the name it claims, shown to readers and reported by :func:`message_problems`, never credited.
+CLAIMED_AGENT = "claimed_agent"
 
 
 class MessageFormatError(InvalidInput):
@@ -125,6 +129,18 @@ class Message:
         return self.key.rsplit("/", 1)[-1]
 
     @property
+    def problem(self) -> str | None:
+        """Why a reader should distrust this message's authorship (``None``: nothing to say).
+
+        The agent in the filename is the author; a frontmatter ``agent`` naming someone else is only a claim.
+        """
+        claimed = self.extra.get(CLAIMED_AGENT)
+        if claimed in (None, ""):
+            return None
+        return (f"frontmatter says agent {str(claimed)!r}, but the filename says {self.agent}: "
+                f"shown as {self.agent}'s, not {claimed}'s")
+
+    @property
     def timestamp(self) -> str:
         """The template's ``YYYY-MM-DD HH:mm UTC`` form of :attr:`time`."""
         return frontmatter_time(self.time)
@@ -183,6 +199,11 @@ def parse_message(key: str, data: bytes) -> Message:
     Tolerates a BOM, CRLF, no frontmatter, ``type: agent`` and unknown types, refs
     in any form, a missing or odd timestamp, and extra fields (kept in ``extra``).
 
+    The author is the agent in the filename, always (anyone can write any frontmatter, but
+    only the filename decides whose ``read`` skips it and whose inbox it answers). A
+    frontmatter ``agent`` that names someone else is kept as ``extra["claimed_agent"]`` and
+    reported (:attr:`Message.problem`), never credited.
+
     Raises:
         MessageFormatError: the filename, encoding or frontmatter cannot be read, or the file is empty.
     """
@@ -195,17 +216,26 @@ def parse_message(key: str, data: bytes) -> Message:
         raise MessageFormatError(exc.message, hint=exc.hint) from None
     agent = meta.get("agent")
     kind = meta.get("type")
+    extra = {k: v for k, v in meta.items() if k not in _KNOWN_FIELDS and k != CLAIMED_AGENT}
+    claimed = str(agent).strip() if agent not in (None, "") else ""
+    if claimed and claimed.casefold() != name.agent.casefold():
+        extra[CLAIMED_AGENT] = claimed
     return Message(
         key=key,
-        agent=str(agent).strip() if agent not in (None, "") else name.agent,
+        agent=name.agent,
         type=str(kind).strip() if kind not in (None, "") else None,
         time=parse_time(meta.get("timestamp")) or name.stamp,
         stamp=name.stamp,
         topic=name.topic,
         refs=refs.parse(meta.get("refs")),
         body=body,
-        extra={k: v for k, v in meta.items() if k not in _KNOWN_FIELDS},
+        extra=extra,
     )
+
+
+def message_problems(messages: list[Message]) -> list[Problem]:
+    """The messages whose authorship a reader should distrust (:attr:`Message.problem`), for ``collab doctor``."""
+    return [Problem(m.key, m.problem) for m in messages if m.problem]
 
 
 def render_message(

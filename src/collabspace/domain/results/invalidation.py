@@ -1,8 +1,13 @@
 """Invalidation: immutable verdicts, and what they taint.
 
-A verdict (``verdicts/{name}_{agent}.json``) says a result is invalid, who said
-so and why. It is written create-only by the result's owner or an organizer;
-one written by anyone else is ignored and reported.
+A verdict (``verdicts/{name}_{agent}~{by}.json``) says a result is invalid, who
+said so and why. There is one key per result *and author*, so a verdict written
+by someone with no right to it (anyone can write the bucket) takes no key that
+an entitled verdict needs: it is ignored, reported, and blocks nothing. Readers
+read every verdict of a result and take the first entitled one (by its stamp,
+then its key); the old layout, one ``verdicts/{name}_{agent}.json`` per result
+with its author only in the file, is still read. As everywhere, the agent in a
+key is the author: a ``by`` field naming someone else is reported, never credited.
 
 Work built on an invalid result is *flagged*: every result or message that
 refs it, directly or through a chain of refs, however deep. :func:`propagate`
@@ -16,16 +21,18 @@ import json
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
-from ...errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from ...errors import AlreadyExists, CollabError, Conflict, InvalidInput, NotFound
 from ...storage import Store
 from .. import paths, safejson
 from ..refs import canonical
 from .results import parse_result
 from ..setup.spec import Spec
 from ..timefmt import iso, parse_time
+
+_NEVER = datetime.max.replace(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,8 @@ class Verdict:
     by: str
     reason: str
     timestamp: datetime | None
+    #: Why the file disagrees with its key (another ``by`` or ``result`` than the key's), else ``None``.
+    problem: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,7 +71,58 @@ def parse_verdict(key: str, data: bytes) -> Verdict:
     obj = safejson.loads(data, what=key)
     if not isinstance(obj, dict) or not all(isinstance(obj.get(f), str) and obj[f] for f in ("result", "by", "reason")):
         raise InvalidInput(f"{key}: a verdict needs the text fields result, by and reason")
-    return Verdict(key, obj["result"], obj["by"], obj["reason"], parse_time(obj.get("timestamp")))
+    result, by, when = obj["result"], obj["by"], parse_time(obj.get("timestamp"))
+    named = key_parts(key)
+    if named is None:  # the old layout: the file is the only word on who wrote it
+        return Verdict(key, result, by, obj["reason"], when)
+    target, author = named
+    wrong = []
+    if by != author:
+        wrong.append(f"says it is by {by}, but its key says {author}")
+    if canonical(result) != target:
+        wrong.append(f"names the result {result}, but its key names {target}")
+    return Verdict(key, target, author, obj["reason"], when,
+                   problem="; ".join(wrong) + f": read as {author}'s verdict on {target}" if wrong else None)
+
+
+def key_parts(key: str) -> tuple[str, str] | None:
+    """(result key, author) of a ``verdicts/{name}_{agent}~{by}.json`` key; ``None`` for the old layout."""
+    base = key.rsplit("/", 1)[-1]
+    stem, sep, author = base.removesuffix(".json").rpartition("~")
+    if not sep or not stem or not paths.AGENT_ID_RE.match(author):
+        return None
+    return paths.RESULTS + stem + ".json", author
+
+
+def entitled(spec: Spec, owner: str, by: str) -> bool:
+    """Whether ``by`` may invalidate a result of ``owner``'s: the owner or an organizer."""
+    return by == owner or by in spec.organizers
+
+
+def first_entitled(spec: Spec, owner: str, verdicts: Iterable[Verdict]) -> Verdict | None:
+    """The verdict that stands among a result's verdicts: the first entitled one (stamp, then key)."""
+    ok = [v for v in verdicts if entitled(spec, owner, v.by)]
+    return min(ok, key=_order) if ok else None
+
+
+def _order(v: Verdict) -> tuple[datetime, str]:
+    return (v.timestamp or _NEVER, v.key)
+
+
+def verdicts_of(store: Store, result: str) -> list[Verdict]:
+    """Every readable verdict on ``result`` (a canonical key), both layouts, in one listing."""
+    stem = paths.verdict_key(result).removesuffix(".json")
+    out = []
+    for info in store.list(stem):
+        if info.key != stem + ".json" and not info.key.startswith(stem + "~"):
+            continue
+        try:
+            v = parse_verdict(info.key, store.get(info.key))
+        except (CollabError, ValueError, RecursionError, MemoryError):
+            continue  # unusable: doctor reports it; it blocks nothing
+        if canonical(v.result) == result:
+            out.append(v)
+    return out
 
 
 @dataclass(frozen=True)
@@ -120,11 +180,15 @@ def invalidate(store: Store, spec: Spec, agent: str, result: str, reason: str, *
         result: the result's key or file name (``x_agent-01.json`` or ``x_agent-01``).
         reason: why, in a line.
 
+    The verdict is stored as ``verdicts/{name}_{agent}~{agent}.json``: a verdict someone else wrote
+    (entitled or not) never takes its key. Two entitled verdicts racing are both stored; readers take
+    the first (:func:`first_entitled`).
+
     Raises:
         InvalidInput: an empty reason.
         NotFound: no such result.
         Conflict: ``agent`` is neither the result's owner nor an organizer, or the result is
-            already invalidated (the first verdict stands).
+            already invalidated by an entitled verdict (the first verdict stands).
     """
     reason = (reason or "").strip()
     if not reason:
@@ -137,17 +201,21 @@ def invalidate(store: Store, spec: Spec, agent: str, result: str, reason: str, *
         found = parse_result(key, store.get(key))
     except NotFound:
         raise NotFound(f"no result {key}", hint="list results with: collab leaderboard --format json") from None
-    if agent != found.owner and agent not in spec.organizers:
+    if not entitled(spec, found.owner, agent):
         who = ", ".join(spec.organizers) or "none listed"
         raise Conflict(
             f"only {found.owner} (the owner) or an organizer ({who}) can invalidate {key}; you are {agent}",
             hint=f"post your evidence on the board instead: collab post --type question --refs {key} --body TEXT",
         )
-    verdict_key = paths.verdict_key(key)
+    earlier = first_entitled(spec, found.owner, verdicts_of(store, key))
+    if earlier is not None:
+        raise Conflict(f"{key} was already invalidated by {earlier.by}: {earlier.reason}",
+                       hint="verdicts are immutable; the first one stands")
+    verdict_key = paths.verdict_key(key, agent)
     try:
         store.put(verdict_key, verdict_document(key, agent, reason, now), create_only=True)
     except AlreadyExists:
-        earlier = parse_verdict(verdict_key, store.get(verdict_key))
-        raise Conflict(f"{key} was already invalidated by {earlier.by}: {earlier.reason}",
+        mine = parse_verdict(verdict_key, store.get(verdict_key))
+        raise Conflict(f"{key} was already invalidated by {mine.by}: {mine.reason}",
                        hint="verdicts are immutable; the first one stands") from None
     return parse_verdict(verdict_key, store.get(verdict_key))

@@ -9,7 +9,14 @@ the dashboard and its JSON, MCP, the digest, ``LEADERBOARD.md``, its twin
   first, then by key; baselines are unranked reference rows;
 * **status**: ``baseline``, ``verified``, ``self-reported`` or ``invalid``, and the
   **flag** of a result that builds on an invalid one. :attr:`Row.verified` (verified
-  and not flagged) is the only thing that earns a ✓;
+  and not flagged) is the only thing that earns a ✓. "Verified" is never taken from the
+  file: the reader re-scores the per-item file with the space's scorer (:func:`reproduce`,
+  the bytes through the caller's ``fetch``); a result that claims it and is not reproduced
+  ranks as self-reported with the detail :data:`NOT_REPRODUCIBLE`;
+* **author**: the agent in a result's file name, whatever its ``agent_id`` says (a mismatch
+  is a problem); a verdict counts only when it is the first entitled one of its result;
+* **hand-added rows**: :func:`hand_added_rows` finds rows of a published table that match
+  no result (doctor reports them, with the ``collab submit`` that records them);
 * the **headline** of each section: the best verified result when the space has a
   scorer, else (or while nothing is verified) the best unflagged result;
 * each section's **best-so-far line** (for charts), in submission-time order;
@@ -35,12 +42,13 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from ...errors import NotFound
+from ...errors import CollabError, InvalidInput, NotFound
+from ...scorers import get_scorer, read_jsonl, sha256
 from ...storage import Store
 from . import invalidation
 from .. import paths
@@ -219,7 +227,10 @@ def _when(row: Row) -> datetime:
 
 
 def _verified(spec: Spec, result: Result, present: set[str]) -> tuple[bool, str | None]:
-    """Whether a result's verification holds up, else why not (``None``: it claims none)."""
+    """Whether a result's verification is worth re-scoring, else why not (``None``: it claims none).
+
+    These checks cost nothing; a claim that passes them is believed only once :func:`reproduce` agrees.
+    """
     v = result.verification
     if v is None:
         return False, ("says it is verified but has no verification block"
@@ -233,6 +244,80 @@ def _verified(spec: Spec, result: Result, present: set[str]) -> tuple[bool, str 
     return True, None
 
 
+#: What a result shows (its row's ``detail``) when it claims "verified" but the reader cannot reproduce it.
+NOT_REPRODUCIBLE = "claims verified, not reproducible"
+#: Re-scorings already done in this process: (scorer, split, items digest, data digest) -> counts or why not.
+_RESCORED: dict[tuple[str, str, str, str | None], tuple[int, int, str] | str] = {}
+_RESCORED_MAX = 4096
+#: A per-item file larger than this is not re-scored (GSM8K's are about 0.5 MB); a reader's fetch
+#: should not even read one whose listed size is larger.
+MAX_ITEMS_BYTES = 64 << 20
+
+
+def predictions_of(items: bytes, *, what: str) -> bytes:
+    """The predictions a per-item file was scored from, as a predictions file the scorer reads again.
+
+    A per-item file (:meth:`~collabspace.scorers.ScoreReport.items_jsonl`) holds every item's ``index``
+    and the ``prediction`` as given, beside the verdict on it; only those two are used, so the
+    file's own ``correct`` / ``extracted`` claims count for nothing.
+
+    Raises:
+        InvalidInput: a line that is not such an object (or beyond :mod:`safejson`'s bounds).
+    """
+    out = []
+    for line, obj in read_jsonl(items, what=what, keep_bad_numbers=True):
+        index, prediction = obj.get("index"), obj.get("prediction")
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise InvalidInput(f"{what}, line {line}: no item index")
+        if prediction is None:
+            continue
+        if isinstance(prediction, bool) or not isinstance(prediction, (str, int, float)):
+            raise InvalidInput(f"{what}, line {line}: the prediction is not text")
+        out.append(json.dumps({"index": index, "prediction": prediction}, ensure_ascii=False) + "\n")
+    return "".join(out).encode()
+
+
+def reproduce(spec: Spec, result: Result, items: bytes | None, data: bytes | None = None) -> str | None:
+    """Re-score ``result``'s per-item file with the space's scorer: ``None`` if it gives the claimed
+    counts, else why not. Pure (the scorer is), and remembered by the bytes' digest.
+
+    Args:
+        items: the per-item file's bytes (``None``: it could not be read).
+        data: the spec's ``scorer.data`` bytes, when it names reference data in the space.
+    """
+    v = result.verification
+    scorer = spec.scorer
+    if v is None or scorer is None:
+        return "nothing to re-score"
+    if items is None:
+        return f"its per-item file {v.items} could not be read"
+    if len(items) > MAX_ITEMS_BYTES:
+        return f"its per-item file is over {MAX_ITEMS_BYTES >> 20} MiB"
+    if scorer.data and data is None:
+        return f"the space's reference data {scorer.data} could not be read"
+    memo = (scorer.name, scorer.split, sha256(items), sha256(data) if data is not None else None)
+    got = _RESCORED.get(memo)
+    if got is None:
+        try:
+            report = get_scorer(scorer.name).score(predictions_of(items, what=v.items), split=scorer.split, data=data)
+            got = (report.correct, report.total, report.data_sha256)
+        except CollabError as exc:
+            got = f"its per-item file cannot be re-scored: {exc.message}"
+        except (ValueError, RecursionError, MemoryError) as exc:
+            got = f"its per-item file cannot be re-scored ({type(exc).__name__})"
+        if len(_RESCORED) >= _RESCORED_MAX:
+            _RESCORED.clear()
+        _RESCORED[memo] = got
+    if isinstance(got, str):
+        return got
+    correct, total, digest = got
+    if (correct, total) != (v.correct, v.total):
+        return f"re-scoring its per-item file with {scorer.name} gives {correct}/{total}, not the {v.correct}/{v.total} it claims"
+    if v.data_sha256 and v.data_sha256 != digest:
+        return "it was scored against other reference data than this space's"
+    return None
+
+
 def build(
     spec: Spec,
     results: list[Result],
@@ -241,12 +326,24 @@ def build(
     verdicts: list[invalidation.Verdict] = (),  # type: ignore[assignment]
     messages: Callable[[], dict[str, list[str]]] | None = None,
     problems: list[Problem] | None = None,
+    fetch: Callable[[list[str]], Mapping[str, bytes | None]] | None = None,
 ) -> Leaderboard:
     """Rank ``results`` under ``spec``.
+
+    A result is **verified** only when this reader reproduces it: its per-item file, re-scored with the
+    space's scorer (:func:`reproduce`), gives the counts it claims. One that claims it and is not
+    reproduced ranks as self-reported, with the detail :data:`NOT_REPRODUCIBLE` and a problem saying why.
+    The agent in a result's file name is its author (:func:`~.results.parse_result`); a file whose
+    ``agent_id`` says otherwise is reported. A verdict counts when it is the first entitled one of its
+    result (:func:`~.invalidation.first_entitled`); any other blocks nothing.
 
     Args:
         present: every key of the results folder (to check per-item files exist).
         verdicts: the space's verdicts; one by neither the owner nor an organizer is ignored and reported.
+        fetch: the caller's way to read objects: keys -> bytes (``None`` for one that cannot be read).
+            Called at most once, with the per-item files of the results that claim "verified" (plus
+            the spec's ``scorer.data`` key when it has one): one GET each, none when cached. Without it
+            nothing is reproduced, so nothing ranks as verified.
         messages: returns message key -> refs, for flagging messages that build on invalid
             results; called only when something is invalid (reading the board costs requests).
         problems: problems found while reading, carried into the leaderboard.
@@ -254,14 +351,22 @@ def build(
     problems = list(problems or [])
     by_key = {r.key: r for r in results}
     invalid: dict[str, str] = {}
+    on: dict[str, list[invalidation.Verdict]] = {}
     for v in sorted(verdicts, key=lambda v: v.key):
         target = by_key.get(canonical(v.result))
+        if v.problem:
+            problems.append(Problem(v.key, v.problem))
         if target is None:
             problems.append(Problem(v.key, f"verdict on {v.result}, which is not a result here"))
-        elif v.by != target.owner and v.by not in spec.organizers:
-            problems.append(Problem(v.key, f"verdict by {v.by}, who is neither the owner ({target.owner}) nor an organizer; ignored"))
+        elif not invalidation.entitled(spec, target.owner, v.by):
+            problems.append(Problem(v.key, f"verdict by {v.by}, who is neither the owner ({target.owner}) nor an "
+                                           "organizer; ignored, it blocks nothing"))
         else:
-            invalid.setdefault(target.key, f"invalidated by {v.by}: {v.reason}")
+            on.setdefault(target.key, []).append(v)
+    for key, found in on.items():
+        first = invalidation.first_entitled(spec, by_key[key].owner, found)
+        if first is not None:
+            invalid[key] = f"invalidated by {first.by}: {first.reason}"
     for r in results:
         broken = limit_violations(spec, r)
         if broken and r.key not in invalid:
@@ -271,12 +376,27 @@ def build(
         graph.update(messages())
     flagged = invalidation.propagate(graph, invalid) if invalid else {}
 
+    checked = {r.key: _verified(spec, r, present) for r in results}
+    wanted = [r.verification.items for r in results if checked[r.key][0] and r.verification]
+    got: Mapping[str, bytes | None] = {}
+    if wanted and fetch is not None:
+        got = fetch(wanted + ([spec.scorer.data] if spec.scorer and spec.scorer.data else []))
     track_ids = [t.id for t in spec.tracks]
     groups: dict[str | None, list[Row]] = {t: [] for t in track_ids} if track_ids else {None: []}
     for r in results:
-        ok, why = _verified(spec, r, present)
+        ok, why = checked[r.key]
+        if ok and r.verification:
+            why = ("no reader's fetch was given to re-score its per-item file" if fetch is None else
+                   reproduce(spec, r, got.get(r.verification.items),
+                             got.get(spec.scorer.data) if spec.scorer and spec.scorer.data else None))
+            ok = why is None
+            if why:
+                why = f"{NOT_REPRODUCIBLE}: {why}"
         if why:
             problems.append(Problem(r.key, why))
+        if r.claimed_agent:
+            problems.append(Problem(r.key, f"agent_id says {r.claimed_agent!r}, but the file name says {r.agent_id}: "
+                                           f"credited to {r.agent_id}, never to {r.claimed_agent}"))
         track = r.track if track_ids else None
         if track_ids and track not in groups:
             problems.append(Problem(r.key, f"track {r.track!r} is not one of the spec's ({', '.join(track_ids)})"))
@@ -288,7 +408,8 @@ def build(
             status="invalid" if r.key in invalid else "verified" if ok else "self-reported",
             model=r.model, date=_date(r), time=_time(r), file=r.key, track=track, reason=invalid.get(r.key),
             flag=flagged[r.key].reason() if r.key in flagged else None,
-            detail=f"{v.scorer} {v.version}, {v.correct}/{v.total}" if ok and v else "",
+            detail=f"{v.scorer} {v.version}, {v.correct}/{v.total}" if ok and v else
+            NOT_REPRODUCIBLE if r.claims_verified else "",
         ))
     sections = []
     for track, rows in groups.items():
@@ -395,8 +516,10 @@ def render_markdown(board: Leaderboard) -> str:
         f"Metric: **{spec.metric.name}** ({arrow}). Generated by collabspace from the result files in "
         "`artifacts/results/`: do not edit by hand; `collab leaderboard --write` regenerates it.",
         "",
-        "Status: **verified** = scored by collabspace from the predictions (the per-item file sits next to the "
-        "result); **self-reported** = the agent's own number; ~~struck out~~ = invalid, with the reason; "
+        "Status: **verified** = scored by collabspace from the predictions, and reproduced by re-scoring the "
+        "per-item file next to the result when this table was built; **self-reported** = the agent's own number "
+        "(\"claims verified, not reproducible\": it says verified, but re-scoring does not give its numbers); "
+        "~~struck out~~ = invalid, with the reason; "
         "⚠ = builds on an invalid result. Baseline rows are reference points, not ranked. \"Best\" is the best "
         "verified result when the space has a scorer. Ties: the earlier submission first. The same data as JSON: "
         f"`{paths.LEADERBOARD_JSON}`.",
@@ -417,6 +540,66 @@ def render_markdown(board: Leaderboard) -> str:
         out += ["", f"> {n} file{'s' if n > 1 else ''} could not be used as {'they are' if n > 1 else 'it is'}: "
                 "run `collab doctor` for details."]
     return "\n".join(out) + "\n"
+
+
+# -- rows added by hand ------------------------------------------------------------------------------
+_LINK = re.compile(r"\]\((" + re.escape(paths.RESULTS) + r"[^)\s]+)\)")
+_SEPARATOR = re.compile(r"^[\s:|-]+$")
+_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+
+
+def hand_added_rows(text: str | None, board: Leaderboard) -> list[Problem]:
+    """Rows of a published ``LEADERBOARD.md`` that match no result file (the template's habit of adding
+    a row by hand): the next regeneration drops them. One problem per row, naming it and the
+    ``collab submit`` command that records it properly.
+
+    A row matches when it links a result that is stored (every row collabspace renders does), or is
+    one of the spec's baselines, or is the empty table's placeholder.
+    """
+    if not text:
+        return []
+    baselines = {b.name for b in board.spec.baselines}
+    metric = board.spec.metric.name.lower()
+    out: list[Problem] = []
+    lines = [line.strip() for line in text.splitlines()]
+    header: list[str] = []
+    for i, line in enumerate(lines):
+        if not (line.startswith("|") and line.endswith("|") and len(line) > 1):
+            header = []
+            continue
+        if _SEPARATOR.match(line):
+            continue
+        if i + 1 < len(lines) and _SEPARATOR.match(lines[i + 1]) and lines[i + 1].startswith("|"):
+            header = [c.lower().strip("* ") for c in _cells(line)]
+            continue
+        cells = _cells(line)
+        link = _LINK.search(line)
+        if link and link.group(1) in board.result_keys:
+            continue
+        field = dict(zip(header, cells))
+        agent = field.get("agent") or field.get("agent_id") or field.get("agent id") or ""
+        if agent == "baseline" and field.get("experiment", "") in baselines or "no valid results yet" in line:
+            continue
+        score = next((m.group(0) for m in [_NUMBER.search(field.get(metric) or field.get("score") or "")] if m), "SCORE")
+        experiment = (field.get("experiment") or "WHAT YOU RAN").replace('"', "'")
+        model = field.get("model", "").replace('"', "'")
+        who = agent if paths.AGENT_ID_RE.match(agent) else "AGENT"
+        command = (f'collab submit --agent {who} --experiment "{experiment}" --score {score}'
+                   + (f' --model "{model}"' if model else ""))
+        shown = line if len(line) <= 200 else line[:199] + "…"
+        why = f"links {link.group(1)}, which is not a stored result" if link else "matches no result file"
+        out.append(Problem(paths.LEADERBOARD, f"row {shown} {why}, so the next regeneration drops it; "
+                                              f"to record it, its agent runs: {command}"))
+    return out
+
+
+def published_problems(store: Store, board: Leaderboard) -> list[Problem]:
+    """:func:`hand_added_rows` of the stored ``LEADERBOARD.md`` (one GET): for ``collab doctor``."""
+    return hand_added_rows(_published(store), board)
 
 
 # -- regenerating ---------------------------------------------------------------------------------
@@ -458,9 +641,12 @@ def regenerate(store: Store, load: Callable[[], Leaderboard], *, attempts: int =
     file waits and re-lists instead of writing.
 
     Returns:
-        The leaderboard as last written.
+        The leaderboard as last written; when the table it replaced held rows added by hand (which
+        match no result, so they are not in the new one), with a problem per dropped row
+        (:func:`hand_added_rows`) added to its ``problems``, for the caller to say so.
     """
     board = load()
+    dropped: list[Problem] = []
     stale = 0
     for _ in range(attempts):
         table, twin = _published(store), _published(store, paths.LEADERBOARD_JSON)
@@ -471,12 +657,15 @@ def regenerate(store: Store, load: Callable[[], Leaderboard], *, attempts: int =
             time.sleep(0.05 * stale)
             board = load()
             continue
+        markdown = board.to_markdown()
+        if table is not None and table != markdown:
+            dropped = dropped or [replace(p, reason="dropped: " + p.reason) for p in hand_added_rows(table, board)]
         for key, current, text in ((paths.LEADERBOARD_JSON, twin, board.to_json()),
-                                   (paths.LEADERBOARD, table, board.to_markdown())):
+                                   (paths.LEADERBOARD, table, markdown)):
             if current != text:
                 store.put(key, text.encode())
         again = load()
         if again.sources <= board.sources:
-            return board
+            break
         board = again
-    return board
+    return replace(board, problems=board.problems + dropped) if dropped else board

@@ -76,11 +76,20 @@ class Result:
     artifacts: list[str] = field(default_factory=list)
     verification: Verification | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: The file's own ``agent_id`` when it names someone other than the agent in the file name
+    #: (who is the author, and :attr:`agent_id`): a claim, reported and never credited.
+    claimed_agent: str | None = None
 
     @property
     def owner(self) -> str:
         """The agent whose id is in the file name (the ownership rule), else ``agent_id``."""
         return owner_of(self.key) or self.agent_id
+
+    @property
+    def claims_verified(self) -> bool:
+        """Whether the file says it is verified (a ``status`` or a ``verification`` block): a claim a
+        reader believes only once it has re-scored the per-item file (see the leaderboard)."""
+        return self.raw.get("status") == "verified" or self.verification is not None
 
     def field_value(self, name: str) -> Any:
         """A field of the JSON by name; dots reach into objects (``model_config.n_layers``)."""
@@ -173,6 +182,10 @@ def _verification(value: Any) -> Verification | None:
 def parse_result(key: str, data: bytes, *, modified: datetime | None = None) -> Result:
     """Read a result JSON, ours or hand-written.
 
+    The agent in the file name is the author: it is :attr:`Result.agent_id` whatever the JSON says; an
+    ``agent_id`` field naming someone else is kept as :attr:`Result.claimed_agent` (the leaderboard
+    reports it). A file name without an agent id falls back to the field.
+
     Raises:
         InvalidInput: not JSON or beyond :mod:`safejson`'s bounds, not an object, a required field missing,
             or a score that is not finite.
@@ -189,9 +202,12 @@ def parse_result(key: str, data: bytes, *, modified: datetime | None = None) -> 
         raise InvalidInput(f"{key}: {exc.message}") from None
     samples = obj.get("test_samples")
     track = obj.get("track")
+    written = str(obj["agent_id"]).strip()
+    author = owner_of(key) or written
     return Result(
         key=key,
-        agent_id=str(obj["agent_id"]),
+        agent_id=author,
+        claimed_agent=written if written != author else None,
         experiment=str(obj["experiment"]),
         score=score,
         timestamp=parse_time(obj.get("timestamp")) or modified,
@@ -254,26 +270,91 @@ def result_document(
 
 
 def write_result(store: Store, key: str, doc: dict[str, Any], items: bytes | None = None) -> None:
-    """Write a result create-only, with its per-item file first (so a verified result never lacks it).
+    """Write a result create-only, its per-item file first (so a verified result never lacks it).
+
+    Retry-safe, in this order:
+
+    1. The result holds the name. Stored already with our content (a retried or repeated submit:
+       the same bytes, or the same document but for its ``timestamp``), this is a success that
+       only makes sure the items file is there. Other content is a real name clash:
+       AlreadyExists, and nothing is written.
+    2. The items file, create-only. An items file with other bytes but no result beside it does
+       not hold the name (it is the orphan of a write that crashed or was told it failed), so it
+       is overwritten.
+    3. The result, create-only; a lost answer to our own PUT counts as success (see
+       :meth:`Store.put`). A writer that loses the race leaves the items file as it found it.
+       An items file that is ours is never deleted, so neither a crash nor a lost answer can
+       burn the name or cost a stored result its "verified".
+    4. Once the result is ours, the items file is checked to be ours too, in case a racer
+       rewrote it in the meantime.
 
     Raises:
-        AlreadyExists: the name is taken; nothing is left behind.
+        AlreadyExists: the name is taken by another result; nothing is changed.
     """
+    from ...errors import InvalidInput, NotFound, StoreError
+
     hint = f"results are immutable; submit under a new --name, e.g. {key.rsplit('/', 1)[-1][:-5].rsplit('_', 1)[0]}-2"
-    if store.exists(key):
-        raise AlreadyExists(f"{key} already exists", hint=hint)
+    data = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
     items_key = paths.items_key(key)
+
+    def stored(k: str) -> bytes | None:
+        try:
+            return store.get(k)
+        except NotFound:
+            return None
+
+    def ours(existing: bytes) -> bool:  # the same bytes, or the same document but for its timestamp
+        if existing == data:
+            return True
+        try:
+            theirs = safejson.loads(existing, what=key)
+        except InvalidInput:
+            return False
+        if not isinstance(theirs, dict):
+            return False
+        return {**theirs, "timestamp": None} == {**doc, "timestamp": None}
+
+    def ensure_items() -> None:  # the result is ours: a failed check must not make it look failed
+        if items is None:
+            return
+        try:
+            there = stored(items_key)
+        except StoreError:
+            there = items if wrote_items else None  # unknown: trust our own write, else write it again
+        if there != items:
+            store.put(items_key, items)
+
+    def clash() -> AlreadyExists:
+        return AlreadyExists(f"{key} already exists", hint=hint)
+
+    wrote_items = False
+    existing = stored(key)
+    if existing is not None:
+        if not ours(existing):
+            raise clash()
+        ensure_items()  # ours, from an attempt that was told it failed: complete it
+        return
+    replaced: bytes | None = None
     if items is not None:
         try:
             store.put(items_key, items, create_only=True)
-        except AlreadyExists:
-            raise AlreadyExists(f"{items_key} already exists", hint=hint) from None
+            wrote_items = True
+        except AlreadyExists:  # other bytes: an orphan, unless a result appeared meanwhile
+            existing = stored(key)
+            if existing is not None and not ours(existing):
+                raise clash() from None
+            replaced = stored(items_key)
+            store.put(items_key, items)
+            wrote_items = True
     try:
-        store.put(key, (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode(), create_only=True)
+        store.put(key, data, create_only=True)
     except AlreadyExists:
-        if items is not None:  # ours, written a moment ago: the race's loser leaves nothing behind
-            store.delete(items_key)
-        raise AlreadyExists(f"{key} already exists", hint=hint) from None
+        existing = stored(key)
+        if existing is None or not ours(existing):
+            if replaced is not None and stored(items_key) == items:
+                store.put(items_key, replaced)  # a racer holds the name: give back the file we replaced
+            raise clash() from None
+    ensure_items()
 
 
 # -- submitting ------------------------------------------------------------------------------------
