@@ -129,3 +129,25 @@ def test_a_reader_that_cannot_write_still_reads(url, caplog):
     assert len(snap.leaderboard.result_keys) == 2  # the view is right, the stored file stays behind
     assert [r for r in caplog.records if "cannot rewrite" in r.getMessage()]
     assert published(url)[0] == 1
+
+
+def test_a_failed_regeneration_never_makes_a_stored_submit_look_failed(memory_url, clock, monkeypatch):
+    """A store error while publishing LEADERBOARD.md after the result is stored: the submit succeeds (a user
+    would otherwise retry it), and the next reader repairs the table."""
+    from collabspace.domain.setup.presets import preset_spec
+    from collabspace.errors import StoreError
+    from collabspace.space import Space
+
+    Space.init(memory_url, preset_spec("gsm8k"), clock=clock)
+    space = Space.open(memory_url, agent="agent-01", clock=clock)
+
+    def broken(self):
+        raise StoreError("connection reset while writing LEADERBOARD.md")
+
+    monkeypatch.setattr(Space, "write_leaderboard", broken)
+    done = space.submit("stored anyway", score=0.4)
+    assert done.key in {i.key for i in space.store.list("artifacts/results/")}
+    monkeypatch.undo()
+    reader = Space.open(memory_url, agent="agent-02", clock=clock)
+    reader.digest()  # a read that sees the table behind the results repairs it
+    assert "stored anyway" in reader.cat("LEADERBOARD.md").decode()

@@ -32,6 +32,7 @@ from .domain.timefmt import utcnow
 from .readmodel import ReadModel, Snapshot
 from .errors import AlreadyExists, CollabError, Conflict, InvalidInput, NotFound
 from .local.heal import notice
+from .local.heal import reason as error_reason
 from .scorers import ScoreReport, get_scorer
 from .storage import ObjectInfo, Store, open_store
 
@@ -599,8 +600,17 @@ class Space:
             artifacts=artifacts, scorer_data=self._scorer_data() if predictions is not None else None,
             resolve=self.board.resolve_ref,
         )
-        self.write_leaderboard()
+        self._publish_after_write()
         return submission
+
+    def _publish_after_write(self) -> None:
+        """Regenerate the leaderboard after a stored write; a failure here never makes that write look
+        failed (a user would retry it): the next reader that sees the table behind repairs it."""
+        try:
+            self.write_leaderboard()
+        except CollabError as exc:
+            notice(f"warning: stored, but LEADERBOARD.md was not regenerated ({error_reason(exc)}); "
+                   "the next read repairs it", once="publish-after-write")
 
     def results(self) -> list[result_files.Result]:
         """Every readable result in ``artifacts/results/``, in key order (unreadable ones: :meth:`doctor_results`)."""
@@ -645,7 +655,7 @@ class Space:
                 already invalidated (the first verdict stands).
         """
         verdict = invalidation.invalidate(self.store, self.spec, self.agent, result, reason, now=self.clock())
-        self.write_leaderboard()
+        self._publish_after_write()
         return verdict
 
     def doctor_results(self) -> list[Problem]:
