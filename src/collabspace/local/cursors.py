@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from ..domain.timefmt import UTC
+from .sqlite import open_db
 from .dirs import state_file
 from .heal import is_corrupt, keep_aside, notice, reason
 
@@ -193,12 +194,8 @@ class CursorStore:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    if str(path) != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+    db = open_db(path)
     try:
-        db.execute("PRAGMA busy_timeout = 60000")
-        db.execute("PRAGMA journal_mode = WAL")
         db.executescript(_SCHEMA)
         check = db.execute("PRAGMA quick_check").fetchone()  # small: the whole file is checked
         if check and check[0] != "ok":

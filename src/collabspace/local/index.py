@@ -50,6 +50,7 @@ from ..domain.timefmt import UTC, file_stamp
 from ..errors import InvalidInput
 from ..storage import ObjectInfo, Store
 from .cursors import Cursor, arrival_text
+from .sqlite import open_db
 from .dirs import cache_file
 from .heal import is_corrupt, notice, open_cache, reason, sidecars, unwritable_warning
 
@@ -138,12 +139,8 @@ class BoardIndex:
         self._connect(path)
 
     def _connect(self, path: Path) -> None:
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+        db = open_db(path)
         try:
-            db.execute("PRAGMA busy_timeout = 60000")
-            db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             db.execute("BEGIN IMMEDIATE")
             try:

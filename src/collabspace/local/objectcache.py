@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..storage import ObjectInfo, Store
+from .sqlite import open_db
 from .dirs import cache_file
 from .heal import is_corrupt, notice, open_cache, reason, sidecars, unwritable_warning
 
@@ -115,12 +116,8 @@ class ObjectCache:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    if str(path) != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+    db = open_db(path)
     try:
-        db.execute("PRAGMA busy_timeout = 60000")
-        db.execute("PRAGMA journal_mode = WAL")
         db.execute("DROP TABLE IF EXISTS objects")  # the first layout, without a checksum
         db.execute(
             "CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, etag TEXT NOT NULL, size INTEGER NOT NULL,"
