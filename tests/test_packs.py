@@ -134,3 +134,25 @@ def test_results_are_packed_too_and_the_leaderboard_cold_read_is_cheap(s3_bucket
     assert len(lb.result_keys) == N and lb.problems == []
     # board, results, verdicts, packs listings; collab.toml; one GET per pack
     assert counting.counts == {"list": 4, "get": 1 + N // packs.SMALL}
+
+
+def test_the_newest_files_that_do_not_fill_a_pack_go_into_a_tail_that_grows(board, tmp_path, monkeypatch):
+    """A board is rarely a multiple of 1,000: the newest files go into one tail pack, which the next reader
+    that fetched more of them rewrites whole, so a first read stays a request per pack."""
+    url, store, keys = board
+    extra = [put_message(store, utcnow() - timedelta(hours=1, seconds=-i), "agent-07", f"t{i}", body=f"tail {i}")
+             for i in range(12)]
+    fresh_reader(url, later(), tmp_path, monkeypatch, "packer")[0].read(all=True)  # 6 small packs + a tail of 12
+    reader, counting = fresh_reader(url, later(), tmp_path, monkeypatch, "r1")
+    assert len(reader.read(all=True).messages) == N + 12
+    assert counting.counts == {"list": 2, "get": N // packs.SMALL + 1}
+    more = [put_message(store, utcnow() - timedelta(minutes=30, seconds=-i), "agent-08", f"u{i}", body=f"more {i}")
+            for i in range(3)]
+    reader, counting = fresh_reader(url, later(), tmp_path, monkeypatch, "r2")
+    assert len(reader.read(all=True).messages) == N + 15
+    assert counting.counts["get"] == N // packs.SMALL + 1 + len(more)  # and it writes a tail of 15
+    reader, counting = fresh_reader(url, later(), tmp_path, monkeypatch, "r3")
+    got = reader.read(all=True).messages
+    assert {m.key for m in got} == set(keys) | set(extra) | set(more)
+    assert counting.counts == {"list": 2, "get": N // packs.SMALL + 1}  # the old tail is inside the new one
+    assert reader.doctor_packs() == []

@@ -60,6 +60,17 @@ def test_create_only_refuses_existing_key_and_keeps_content(store):
     assert store.get("msg.md") == b"first"
 
 
+def test_get_start_reads_the_first_bytes_in_one_request(store):
+    store.put("a/long.txt", b"0123456789" * 1000)
+    store.put("a/short.txt", b"abc")
+    store.put("a/empty.txt", b"")
+    assert store.get_start("a/long.txt", 15) == b"012345678901234"
+    assert store.get_start("a/short.txt", 4096) == b"abc"
+    assert store.get_start("a/empty.txt", 10) == b""
+    with pytest.raises(NotFound):
+        store.get_start("a/missing.txt", 10)
+
+
 def test_missing_key_is_not_found(store):
     with pytest.raises(NotFound):
         store.get("nope/missing.md")

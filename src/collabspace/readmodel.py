@@ -42,6 +42,8 @@ from .errors import CollabError, NotFound
 from .local.objectcache import ObjectCache
 from .storage import ObjectInfo, Store
 
+#: How much of LEADERBOARD.md / leaderboard.json a reader reads to learn its results count (near the top).
+_COUNT_BYTES = 16384
 #: How often the registrations are listed when nothing asks for them.
 AGENTS_SECONDS = 15.0
 
@@ -101,7 +103,6 @@ class ReadModel:
         self._agents_listing: tuple[tuple[str, int, str | None], ...] = ()
         self._registrations_list: list[registrations.Registration] = []
         self._registration_problems: list[Problem] = []
-        self._published_memo: dict[str, tuple[tuple[str | None, int], str]] = {}
 
     @cached_property
     def objects(self) -> ObjectCache:
@@ -167,8 +168,8 @@ class ReadModel:
         lists (a submit killed between its result and the regeneration), or is missing. A file without
         our count (hand-made) is not ours to overwrite here: ``collab doctor`` reports it.
 
-        Cheap: each file is fetched only when its etag changed since this process last read it, and
-        a count ahead of the listing (someone writing right now) is never "behind".
+        Cheap: checked once per results listing (by the caller), and only the first few KiB of each
+        file are read. A count ahead of the listing (someone writing right now) is never "behind".
         """
         listed = len(snap.leaderboard.result_keys)
         for key, count in ((paths.LEADERBOARD, standings.published_count),
@@ -184,19 +185,12 @@ class ReadModel:
         return False
 
     def _published(self, key: str) -> str | None:
+        """The start of a published file, where its results count is (one small ranged GET; the files
+        hold every row, megabytes on a big board), or ``None`` when it is missing."""
         try:
-            info = self.store.head(key)
+            return self.store.get_start(key, _COUNT_BYTES).decode("utf-8", "replace")
         except NotFound:
             return None
-        memo = self._published_memo.get(key)
-        if memo is not None and info.etag is not None and memo[0] == (info.etag, info.size):
-            return memo[1]
-        try:
-            text = self.store.get(key).decode("utf-8", "replace")
-        except NotFound:
-            return None
-        self._published_memo[key] = ((info.etag, info.size), text)
-        return text
 
     # -- the parts -----------------------------------------------------------------------
     def _fetch(self, keys: list[str]) -> dict[str, bytes | None]:

@@ -2,8 +2,9 @@
 
 A store charges per request, and a board of N messages is N objects: a new
 reader's first full read costs N GETs. A pack holds the bytes of many of them
-(:data:`SMALL` entries, or :data:`LARGE` made from ten small ones), so that read
-costs the listing plus one GET per pack::
+(:data:`SMALL` entries, :data:`LARGE` made from ten small ones, or a *tail* of the
+newest files that do not fill a small pack yet), so that read costs the listing
+plus one GET per pack::
 
     packs/{prefix}/{first}~{last}~{count}~{digest}.json
     {"collabspace_pack": 1, "prefix": "{prefix}",
@@ -181,15 +182,20 @@ class Packs:
         return {i.key: out.get(i.key) for i in wanted}
 
     def write(self, have: dict[str, bytes], listing: dict[str, ObjectInfo], packs: list[Pack]) -> list[str]:
-        """Pack what ``have`` holds that no pack does: full small packs of files in key order, and a
-        large pack over each run of small ones read just now (ten of them). Create-only; a lost race is fine."""
-        covered = {k for p in packs for k in p.data}
+        """Pack what ``have`` holds that no full pack does: full small packs of files in key order, one
+        *tail* pack of what is left over (when it is at least :data:`MIN_USE` files: it grows with the board,
+        each tail holding the one before, until it makes a full pack), and a large pack over each run of small
+        ones read just now (ten of them). Create-only; a lost race is fine."""
+        covered = {k for p in packs if p.name.count in (SMALL, LARGE) for k in p.data}
         large = [p for p in packs if p.name.count == LARGE]
         in_large = {k for p in large for k in p.data}
         loose = sorted(k for k, v in have.items() if k not in covered and _packable_entry(listing.get(k), v))
         written = []
         for start in range(0, len(loose) - SMALL + 1, SMALL):
             written += self._put(loose[start : start + SMALL], have, listing)
+        tail = loose[len(loose) - len(loose) % SMALL :]
+        if len(tail) >= MIN_USE and not any(set(p.data) == set(tail) for p in packs):
+            written += self._put(tail, have, listing)
         small = sorted((p for p in packs if p.name.count == SMALL and not (set(p.data) & in_large)),
                        key=lambda p: p.name.first)
         per = LARGE // SMALL

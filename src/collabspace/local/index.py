@@ -643,18 +643,23 @@ def _sql_limit(limit: int) -> int:
 
 def _list_board(store: Store, after: str | None, now: datetime) -> list[ObjectInfo]:
     """The board after ``after`` (everything when ``None``) in one listing, or, on a store that cannot
-    list from a key (the Hub), one listing per day from the watermark's day to tomorrow: each costs a
-    request per 1,000 files of that day, whatever the board's size. Keys outside those days (another
-    name form, a stamp further ahead) are found by the next full listing."""
+    list from a key (the Hub), one listing per hour from the watermark's hour to the current one
+    (``message_board/YYYYMMDD-HH``): usually one request, two near the hour, whatever the board's
+    size (a request per 1,000 files of that hour). Keys outside those hours (another name form, a stamp
+    ahead of this clock) are found by the next full listing, at most :data:`RECONCILE` later."""
     if after is None or store.native_start_after:
         return list(store.list(paths.BOARD, start_after=after))
-    day = datetime.strptime(after.removeprefix(paths.BOARD)[:8], "%Y%m%d").replace(tzinfo=UTC)
-    if now - day > timedelta(days=3):  # a quiet board: one listing of it is cheaper than a listing per day
+    stamp = after.removeprefix(paths.BOARD)
+    try:
+        hour = datetime.strptime(stamp[:11], "%Y%m%d-%H").replace(tzinfo=UTC)
+    except ValueError:
+        return list(store.list(paths.BOARD, start_after=after))
+    if now - hour > timedelta(hours=12):  # a quiet board: one listing of it is cheaper than one per hour
         return list(store.list(paths.BOARD, start_after=after))
     out: list[ObjectInfo] = []
-    while day <= now + timedelta(days=1):
-        out += store.list(paths.BOARD + day.strftime("%Y%m%d"), start_after=after)
-        day += timedelta(days=1)
+    while hour <= now + RESCAN_WINDOW:  # a writer a few minutes ahead may already stamp the next hour
+        out += store.list(paths.BOARD + hour.strftime("%Y%m%d-%H"), start_after=after)
+        hour += timedelta(hours=1)
     return out
 
 

@@ -114,6 +114,11 @@ class Store:
         """Return the bytes stored at ``key``. Raises NotFound."""
         return self._get(check_key(key))
 
+    def get_start(self, key: str, size: int) -> bytes:
+        """The first ``size`` bytes of ``key`` (all of it when shorter), in one request: a ranged GET
+        where the backend has one. Raises NotFound."""
+        return self._get_start(check_key(key), size)
+
     def put(self, key: str, data: bytes, *, create_only: bool = False) -> None:
         """Store ``data`` at ``key``.
 
@@ -286,6 +291,9 @@ class Store:
 
     def _delete(self, key: str) -> None:
         raise NotImplementedError
+
+    def _get_start(self, key: str, size: int) -> bytes:
+        return self._get(key)[:size]
 
     def _get_many(self, keys: list[str], workers: int) -> dict[str, bytes | None]:
         from ..errors import NotFound

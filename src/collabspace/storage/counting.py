@@ -50,6 +50,10 @@ class CountingStore(Store):
         self._tick("get")
         return self.inner.get(key)
 
+    def _get_start(self, key: str, size: int) -> bytes:
+        self._tick("get")
+        return self.inner.get_start(key, size)
+
     def _put(self, key: str, data: bytes, create_only: bool) -> None:
         self._tick("put")
         self.inner.put(key, data, create_only=create_only)

@@ -13,7 +13,7 @@ product must know about (see :attr:`HFBucketStore.atomic_create`):
   prefix itself, as the raw string the server matches (``message_board/20261201``
   lists that day only, not the folder), and drops what precedes ``start_after``
   client-side. The tree comes in pages of about 1,000 entries, one API call each,
-  so a poll of one day costs one call whatever the size of the board.
+  so a poll of one hour of the board costs one call whatever the size of the board.
 
 Downloads hand ``download_bucket_files`` the ``BucketFile`` objects of the most
 recent listings (see :class:`_Listings`) instead of paths, which saves its
@@ -148,7 +148,7 @@ class HFBucketStore(Store):
     """
 
     atomic_create = False
-    native_start_after = False  # listings take a raw prefix; readers narrow it (the board lists by day)
+    native_start_after = False  # listings take a raw prefix; readers narrow it (the board lists by hour)
 
     def __init__(self, bucket_id: str, prefix: str = "", *, api: Any = None, sleep: Callable[[float], None] = time.sleep) -> None:
         if api is None:

@@ -660,10 +660,14 @@ def regenerate(store: Store, load: Callable[[], Leaderboard], *, attempts: int =
         markdown = board.to_markdown()
         if table is not None and table != markdown:
             dropped = dropped or [replace(p, reason="dropped: " + p.reason) for p in hand_added_rows(table, board)]
+        wrote = False
         for key, current, text in ((paths.LEADERBOARD_JSON, twin, board.to_json()),
                                    (paths.LEADERBOARD, table, markdown)):
             if current != text:
                 store.put(key, text.encode())
+                wrote = True
+        if not wrote:  # both already say exactly this: a result that lands later is its own writer's to add
+            break
         again = load()
         if again.sources <= board.sources:
             break
