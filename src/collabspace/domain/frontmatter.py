@@ -126,13 +126,24 @@ def _reason(exc: Exception) -> str:
     return str(exc).splitlines()[0]
 
 
+def _plainly_bounded(block: str) -> bool:
+    """True when the text alone shows the block has no aliases and cannot nest deeper than the bound:
+    no ``*`` or ``&``, and fewer brackets plus indentation than :data:`MAX_DEPTH` levels (every level of
+    nesting is a bracket or more indentation). The usual message header; anything else is walked."""
+    if "*" in block or "&" in block:
+        return False
+    indent = max((len(line) - len(line.lstrip(" -?:")) for line in block.splitlines()), default=0)
+    return block.count("[") + block.count("{") + indent < MAX_DEPTH
+
+
 def _load(block: str) -> Any:
     loader = Loader(block)
     try:
         node = loader.get_single_node()
         if node is None:
             return None
-        _check(node)
+        if not _plainly_bounded(block):
+            _check(node)
         return loader.construct_document(node)
     finally:
         loader.dispose()

@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import hmac
 import os
+import re
 import threading
 import time
 import urllib.error
@@ -184,6 +185,9 @@ def _read_parts(path: Path, size: int, progress: Callable[[int], None] | None) -
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+#: Keys whose local path is the key itself (obstore percent-encodes other characters in file names).
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*$")
+
 _MEMORY: dict[str, Any] = {}
 _MEMORY_LOCK = threading.Lock()
 
@@ -246,11 +250,18 @@ class LocalStore(ObjectStore):
 
     def _get_many(self, keys: list[str], workers: int) -> dict[str, bytes | None]:
         """One after the other: a local read has no latency to hide, and a thread pool costs more CPU
-        than it saves (measured: 10,000 files, 0.9 s of the first read)."""
+        than it saves (measured: 10,000 files, 0.9 s of the first read). A key of plain characters is the
+        file's own path, so it is read directly; any other goes through obstore, which encodes it."""
         out: dict[str, bytes | None] = {}
         for key in keys:
             try:
-                out[key] = self._get(key)
+                if _PLAIN_KEY.match(key):
+                    try:
+                        out[key] = (self.root / key).read_bytes()
+                    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                        out[key] = None
+                else:
+                    out[key] = self._get(key)
             except NotFound:
                 out[key] = None
         return out
