@@ -159,6 +159,7 @@ _POSTER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_eight_processes_posting_50_each_all_land(run_cli, tmp_path, clock, isolated_cache):
     path = tmp_path / "space"
     make_space(str(path), clock)

@@ -18,6 +18,8 @@ from collabspace.space import Space
 from collabspace.web.app import BackgroundServer
 from dashboard_support import XSS_BODY, Clock, gold_predictions, gsm8k_collab
 
+pytestmark = pytest.mark.slow  # real browsers or real processes: CI runs them, the quick lane skips them
+
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output" / "dashboard"
 LAPTOP = {"width": 1366, "height": 860}
 PHONE = {"width": 390, "height": 844}

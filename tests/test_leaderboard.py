@@ -312,6 +312,7 @@ def assert_all_rows(markdown: str, n: int, seeded: int) -> None:
     assert f"results={n + seeded}" in markdown
 
 
+@pytest.mark.slow
 def test_sixteen_processes_submitting_at_once_on_a_local_folder(tmp_path):
     space_dir = tmp_path / "space"
     seed(Space.init(str(space_dir), preset_spec("gsm8k")), 200)
@@ -320,6 +321,7 @@ def test_sixteen_processes_submitting_at_once_on_a_local_folder(tmp_path):
     assert_all_rows((space_dir / "LEADERBOARD.md").read_text(), 16, 200)
 
 
+@pytest.mark.slow
 def test_sixteen_processes_submitting_at_once_on_s3(s3_bucket):
     url = f"s3://{s3_bucket}/space"
     seed(Space.init(url, preset_spec("gsm8k")), 40)

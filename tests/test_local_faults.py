@@ -23,6 +23,8 @@ from collabspace.domain.setup.presets import preset_spec
 from collabspace.local.dirs import cache_file, state_file
 from collabspace.space import Space
 
+pytestmark = pytest.mark.slow  # real browsers or real processes: CI runs them, the quick lane skips them
+
 COMMANDS = (["read", "--all", "--limit", "5"], ["digest"], ["leaderboard"])
 
 

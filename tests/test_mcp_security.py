@@ -25,6 +25,8 @@ from mcp import Client
 from collabspace import Space
 from collabspace.domain.setup.presets import preset_spec
 
+pytestmark = pytest.mark.slow  # real browsers or real processes: CI runs them, the quick lane skips them
+
 SECRET = Path("/etc/hostname") if Path("/etc/hostname").is_file() else Path("/etc/passwd")
 
 

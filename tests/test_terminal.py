@@ -22,6 +22,8 @@ from collabspace.domain.setup.presets import preset_spec
 from collabspace.space import Space
 from collabspace.storage import open_store
 
+pytestmark = pytest.mark.slow  # real browsers or real processes: CI runs them, the quick lane skips them
+
 OSC_TITLE = "\x1b]0;owned by agent-02\x07"
 OSC_LINK = "\x1b]8;;https://evil.example/\x1b\\click me\x1b]8;;\x1b\\"
 HOSTILE = (f"before{OSC_TITLE} plain\n{OSC_LINK}\n\x1b[2J\x1b[31mred\x1b[0m\ttab\n"
