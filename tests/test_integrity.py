@@ -297,3 +297,21 @@ def test_doctor_reports_impersonated_messages_quarantine_and_hand_added_rows(mem
     keys = {p.key for p in alice.doctor()}
     assert {"message_board/20260425-150000_agent-02_hi.md", "artifacts/results/smear_agent-09.json",
             paths.LEADERBOARD} <= keys
+
+
+def test_the_quarantine_command_is_for_organizers_and_leaves_a_record(run_cli, tmp_path):
+    from collabspace.domain.setup.spec import spec_from_dict
+
+    spec = preset_spec("gsm8k")
+    spec = spec_from_dict({**spec.model_dump(mode="json", exclude_none=True), "organizers": ["org-1"]})
+    url = str(tmp_path / "space")
+    Space.init(url, spec)
+    Space.open(url, agent="agent-02").post("status-update", "spam spam spam", topic="spam")
+    [key] = [i.key for i in Space.open(url).ls("message_board/") if i.key.endswith("_spam.md")]
+    refused = run_cli("quarantine", key, "--reason", "spam", env={"COLLAB_SPACE": url, "COLLAB_AGENT": "agent-03"})
+    assert refused.code == 1 and refused.err.startswith("error: only an organizer") and "hint:" in refused.err
+    done = run_cli("quarantine", key, "--reason", "spam", "--format", "json",
+                   env={"COLLAB_SPACE": url, "COLLAB_AGENT": "org-1"})
+    assert done.code == 0, done
+    assert json.loads(done.out)["by"] == "org-1"
+    assert key not in {m.key for m in Space.open(url).read(all=True).messages}

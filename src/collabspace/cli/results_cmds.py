@@ -212,3 +212,19 @@ def invalidate(space: Space, result: str, reason: str) -> None:
     board = space.leaderboard()
     flagged = [k for k, f in board.flagged.items() if f.root == verdict.result]
     note(f"{verdict.result} is invalid; {len(flagged)} result(s)/message(s) that build on it are flagged")
+
+
+@cli.command()
+@space_options()
+@click.argument("key")
+@click.option("--reason", required=True, help="Why the object is taken out of the space.")
+@format_option("human", "json")
+def quarantine(space: Space, key: str, reason: str, fmt: str) -> None:
+    """Take one stored object out of the space (organizers only), with a reason: it moves under quarantine/
+    with a record of who did it and why; every reader then skips it and `collab doctor` lists it."""
+    record = space.quarantine(key, reason)
+    if fmt == "json":
+        echo_json(record)
+        return
+    click.echo(str(record.get("moved_to", key)))
+    note(f"{key} quarantined by {record.get('by')}: {record.get('reason')}")

@@ -256,8 +256,9 @@ class Board:
         """
         try:
             return self.clock() - parse_duration(text)
-        except InvalidInput:
-            pass
+        except InvalidInput as exc:
+            if "too long" in exc.message:  # a duration, but beyond the bound: say so, not "not a duration"
+                raise InvalidInput(f"--since {exc.message}", hint="e.g. --since 2h, or --all for the whole board") from None
         when = parse_time(text)
         if when is not None:
             return when
