@@ -120,9 +120,9 @@ def _row_message(row: sqlite3.Row | tuple[Any, ...]) -> Message:
         stamp=datetime.fromisoformat(stamp),
         time=datetime.fromisoformat(time),
         topic=topic,
-        refs=tuple(json.loads(refs)),
+        refs=tuple(json.loads(refs)) if refs != "[]" else (),
         body=body,
-        extra=json.loads(extra),
+        extra=json.loads(extra) if extra != "{}" else {},
         arrival=_arrival,
     )
 
