@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from ..domain.timefmt import UTC
-from .sqlite import open_db
+from .sqlite import open_db, transaction
 from .dirs import state_file
 from .heal import is_corrupt, keep_aside, notice, reason
 
@@ -120,13 +120,8 @@ class CursorStore:
         with self._lock:
             for attempt in (1, 2):
                 try:
-                    self._db.execute("BEGIN IMMEDIATE")
-                    try:
-                        work(self._db)
-                    except BaseException:
-                        self._db.execute("ROLLBACK")
-                        raise
-                    self._db.execute("COMMIT")
+                    with transaction(self._db) as db:
+                        work(db)
                     return
                 except sqlite3.Error as exc:
                     if attempt == 2:

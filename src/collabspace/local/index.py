@@ -50,7 +50,7 @@ from ..domain.timefmt import UTC, file_stamp
 from ..errors import InvalidInput
 from ..storage import ObjectInfo, Store
 from .cursors import Cursor, arrival_text
-from .sqlite import open_db
+from .sqlite import open_db, transaction
 from .dirs import cache_file
 from .heal import is_corrupt, notice, open_cache, reason, sidecars, unwritable_warning
 
@@ -142,8 +142,7 @@ class BoardIndex:
         db = open_db(path)
         try:
             db.execute("PRAGMA synchronous = NORMAL")
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(db):
                 version = db.execute("PRAGMA user_version").fetchone()[0]
                 if version not in (0, SCHEMA_VERSION):
                     # An index from another version is a stale cache: drop it, the next sync rebuilds it.
@@ -152,10 +151,6 @@ class BoardIndex:
                 for statement in filter(str.strip, _SCHEMA.split(";")):
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
             for table in ("meta", "messages", "problems", "posted"):  # a corrupt file fails here, not later
                 db.execute(f"SELECT count(*) FROM {table}").fetchone()
         except BaseException:
@@ -207,14 +202,8 @@ class BoardIndex:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._lock, transaction(self._db) as db:
+            yield db
 
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         params = tuple(params)

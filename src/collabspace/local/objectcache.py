@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..storage import ObjectInfo, Store
-from .sqlite import open_db
+from .sqlite import open_db, transaction
 from .dirs import cache_file
 from .heal import is_corrupt, notice, open_cache, reason, sidecars, unwritable_warning
 
@@ -84,14 +84,9 @@ class ObjectCache:
         with self._lock:
             for attempt in (1, 2):
                 try:
-                    self._db.execute("BEGIN IMMEDIATE")
-                    try:
-                        self._db.executemany("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?, ?)",
-                                             [(k, e, n, hashlib.sha256(d).hexdigest(), d) for k, e, n, d in fresh])
-                    except BaseException:
-                        self._db.execute("ROLLBACK")
-                        raise
-                    self._db.execute("COMMIT")
+                    with transaction(self._db) as db:
+                        db.executemany("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?, ?)",
+                                       [(k, e, n, hashlib.sha256(d).hexdigest(), d) for k, e, n, d in fresh])
                     return
                 except sqlite3.Error as exc:
                     if attempt == 2:
