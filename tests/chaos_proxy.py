@@ -8,7 +8,8 @@ it is sent. Faults hit the way back only, after the server has answered:
 
 Decisions come from one seeded RNG, so a run is reproducible up to thread scheduling. A test can
 also aim: :meth:`ChaosProxy.lose_answer_to` loses the answer to the next request whose bytes
-contain a pattern (e.g. ``b"PUT /bucket/sp/message_board/"``), once per call.
+contain a pattern (e.g. ``b"PUT /bucket/sp/message_board/"``), once per call, and
+:meth:`ChaosProxy.lose_answers_after` loses the answers to several requests once another has passed.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class ChaosProxy:
         self.truncate, self.reset = truncate, reset
         self.enabled = True
         self._aimed: list[tuple[bytes, str]] = []
+        self._triggers: list[tuple[bytes, bytes, int, str]] = []
         self.stats: Counter[str] = Counter()
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
@@ -83,8 +85,19 @@ class ChaosProxy:
         with self._lock:
             self._aimed.append((pattern, "truncate:0.5" if fate == "truncate" else "reset"))
 
+    def lose_answers_after(self, trigger: bytes, pattern: bytes, count: int, fate: str = "reset") -> None:
+        """Once a request containing ``trigger`` has gone through, lose the answers to the next ``count``
+        requests containing ``pattern``."""
+        with self._lock:
+            self._triggers.append((trigger, pattern, count, fate))
+
     def _aim(self, request: bytes) -> str | None:
         with self._lock:
+            for i, (trigger, pattern, count, fate) in enumerate(self._triggers):
+                if trigger in request:
+                    del self._triggers[i]
+                    self._aimed += [(pattern, "truncate:0.5" if fate == "truncate" else "reset")] * count
+                    return None
             for i, (pattern, fate) in enumerate(self._aimed):
                 if pattern in request:
                     del self._aimed[i]

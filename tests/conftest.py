@@ -27,6 +27,8 @@ def _isolated_session(tmp_path_factory):
     """Session and module fixtures (servers, subprocesses) never touch the user's folders either."""
     os.environ["COLLAB_CACHE_DIR"] = str(tmp_path_factory.mktemp("session-cache"))
     os.environ["COLLAB_STATE_DIR"] = str(tmp_path_factory.mktemp("session-state"))
+    os.environ["COLLAB_CONFIG_DIR"] = str(tmp_path_factory.mktemp("session-config"))
+    os.environ.pop("COLLAB_TOKEN", None)
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +36,7 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     """Keep every test's board index and cursors out of the user's real cache and state folders."""
     monkeypatch.setenv("COLLAB_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("COLLAB_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+    monkeypatch.setenv("COLLAB_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
 
 
 @pytest.fixture(scope="session")

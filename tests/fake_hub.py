@@ -138,9 +138,14 @@ class FakeHfApi:
         self._lock = threading.RLock()
 
     # -- test controls -------------------------------------------------------------------
-    def fail_next(self, method: str, status: int = 429, *, retry_after: str | None = "1", times: int = 1) -> None:
-        """Make the next ``times`` calls of ``method`` fail with HTTP ``status``."""
+    def fail_next(self, method: str, status: int = 429, *, retry_after: str | None = "1", times: int = 1,
+                  xet: bool = False) -> None:
+        """Make the next ``times`` calls of ``method`` fail with HTTP ``status`` (what ``huggingface_hub``
+        raises once its own retries are spent); with ``xet``, as ``hf_xet`` reports a failed CAS/CDN
+        request: a ``RuntimeError`` that only says the status in words, with no response."""
         headers = {"Retry-After": retry_after} if retry_after is not None else {}
+        if xet:
+            headers = {"xet": "1"}
         self._failures.extend([(method, status, headers)] * times)
 
     def _enter(self, method: str, url: str) -> None:
@@ -149,6 +154,11 @@ class FakeHfApi:
             for i, (name, status, headers) in enumerate(self._failures):
                 if name == method:
                     del self._failures[i]
+                    if headers.get("xet"):  # hf_xet's PyRuntimeError, as its CAS client words it
+                        self.counts.add("cas", f"{method} (failed)")
+                        reason = "Too Many Requests" if status == 429 else "Service Unavailable"
+                        raise RuntimeError(f"Data processing error: CAS service error : Reqwest Error: HTTP status "
+                                           f"client error ({status} {reason}), domain: https://cas-server.xethub.hf.co")
                     self.counts.add("api", f"{method} (failed)")  # a refused request still counts
                     raise HfHubHTTPError(f"{status} Client Error for url: {url}",
                                          response=_response(status, url, headers))

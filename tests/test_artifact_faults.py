@@ -132,6 +132,46 @@ def test_same_new_name_from_two_processes_has_one_winner(s3_bucket, tmp_path, sh
     assert _uploads(os.environ["AWS_ENDPOINT_URL"], s3_bucket) == []
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["local", "s3"])
+def test_a_small_and_a_large_file_racing_for_one_new_name_have_one_winner(request, tmp_path, backend):
+    """A small file (one request) and a large one (a multipart upload) pushed under the same new name at the same
+    instant, from two processes: small files used to be claimed by their content and large ones by a manifest, so
+    both could pass. Now the manifest claims every name: one is told "uploaded", the other gets a Conflict, and the
+    store holds the winner's bytes, described by its manifest."""
+    if backend == "s3":
+        me = _s3_space(request.getfixturevalue("s3_bucket"))
+    else:
+        Space.init(str(tmp_path / "space"), preset_spec("gsm8k"))
+        me = Space.open(str(tmp_path / "space"), agent="agent-01")
+    rounds = 4
+    shapes = {"p": "file", "q": "big"}
+    procs = {tag: _python(_RACER, me.url, tag, shape, str(rounds), str(tmp_path)) for tag, shape in shapes.items()}
+    for proc in procs.values():
+        _wait_for(proc, "ready")
+    t0 = time.time() + 0.5
+    for proc in procs.values():
+        proc.stdin.write(f"{t0}\n")
+        proc.stdin.flush()
+    outcomes = {}
+    for tag, proc in procs.items():
+        out, err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, err
+        outcomes[tag] = [json.loads(line) for line in out.splitlines()]
+    for i in range(rounds):
+        p, q = outcomes["p"][i], outcomes["q"][i]
+        assert [p["ok"], q["ok"]].count(True) == 1, (i, p, q)
+        winner, loser = ("p", q) if p["ok"] else ("q", p)
+        assert loser["error"] == "Conflict" and "--name" in loser["hint"], loser
+        src = tmp_path / f"{winner}-{i}" / f"race{i}.bin"
+        key = outcomes[winner][i]["key"]
+        assert me.store.get(key) == src.read_bytes()
+        manifest = artifact_files.read_manifest(me.store, key, False)
+        assert manifest["files"][key]["size"] == src.stat().st_size
+    if backend == "s3":
+        assert _uploads(os.environ["AWS_ENDPOINT_URL"], me.store.s3.bucket) == []
+
+
 class StaleLook(Store):
     """A real store whose existence checks answer as they did a moment ago: the name looked free, and another
     process (or our own write whose response was lost) created it since."""

@@ -13,12 +13,20 @@ import pytest
 from board_support import isolated_cache, make_space  # noqa: F401
 
 
-@pytest.fixture
-def cli_space(tmp_path, clock, monkeypatch):
-    """A local-folder space; COLLAB_SPACE and COLLAB_AGENT set for agent-01."""
+@pytest.fixture(params=["direct", "gateway"])
+def cli_space(request, tmp_path, clock, monkeypatch):
+    """A local-folder space, used directly or through a gateway over it (the same commands, the same
+    answers); COLLAB_SPACE and COLLAB_AGENT set for agent-01. Returns the folder."""
     path = tmp_path / "space"
     make_space(str(path), clock)
-    monkeypatch.setenv("COLLAB_SPACE", str(path))
+    url = str(path)
+    if request.param == "gateway":
+        from gateway_support import serve_folder
+
+        gw = serve_folder(path)
+        request.addfinalizer(gw.server.stop)
+        url = gw.url
+    monkeypatch.setenv("COLLAB_SPACE", url)
     monkeypatch.setenv("COLLAB_AGENT", "agent-01")
     return path
 
@@ -117,7 +125,7 @@ def test_thread_show_search_inbox(run_cli, cli_space):
 
 def test_claims_commands(run_cli, cli_space):
     r = ok(run_cli("claim", "lora sweep", "--for", "2h", "--note", "ranks 4-64"))
-    until = re.match(r"claimed 'lora sweep' until (\d{4}-\d\d-\d\d \d\d:\d\d UTC) \(", r.out)[1]
+    until = re.match(r"claimed 'lora sweep' until (\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d)? UTC) \(", r.out)[1]
     msg, hint = error(run_cli("claim", "LoRA sweep", "--agent", "agent-02"))
     assert msg == f"'LoRA sweep' is claimed by agent-01 until {until}" and "--force" in hint
     r = ok(run_cli("claim", "lora sweep", "--force", "--agent", "agent-02"))

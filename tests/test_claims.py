@@ -160,3 +160,67 @@ def test_two_agents_claiming_at_the_same_moment(memory_url, clock):
             assert all(c.agent != loser for c in claims)  # and its claim withdrawn
         else:  # it decided before the earlier-named claim landed: it is shown as contested
             assert [c.status for c in claims if c.agent == loser] == ["contested"]
+
+
+# -- issue 13, item 3 ------------------------------------------------------------------------------
+def test_a_shorter_renewal_sets_the_expiry_its_message_states(space, clock):
+    space.claim("int8", duration="4h")
+    clock.advance(minutes=10)
+    renewed = space.claim("int8", duration="30m")
+    meta, body = frontmatter.parse(space.store.get(renewed.message.key))
+    assert meta["expires"] == "2026-04-25 15:10 UTC" and "until 2026-04-25 15:10 UTC" in body
+    assert renewed.claim.expires.strftime("%H:%M:%S") == "15:10:00"  # what the message says, not the old 18:30
+    [c] = space.claims()
+    assert c.to_dict(clock())["expires"] == "2026-04-25 15:10 UTC"
+
+
+def test_cli_renewal_prints_the_expiry_the_board_message_says(run_cli, tmp_path, clock):
+    import re
+
+    make_space(str(tmp_path / "s"), clock)
+    env = {"COLLAB_SPACE": str(tmp_path / "s"), "COLLAB_AGENT": "agent-01"}
+    assert run_cli("claim", "int8", "--for", "4h", env=env).code == 0
+    r = run_cli("claim", "int8", "--for", "30m", env=env)
+    printed, file = re.match(r"renewed 'int8' until (.+ UTC) \((.+)\)", r.out).groups()
+    body = frontmatter.parse((tmp_path / "s" / "message_board" / file).read_bytes())[1]
+    assert f"until {printed}." in body
+
+
+def test_short_claims_are_shown_to_the_second(space, clock):
+    result = space.claim("quick check", duration="3s")
+    assert frontmatter.parse(space.store.get(result.message.key))[0]["expires"] == "2026-04-25 14:30:03 UTC"
+    [c] = space.claims()
+    assert c.to_dict(clock())["expires_in"] == "3s" and c.to_dict(clock())["expires"] == "2026-04-25 14:30:03 UTC"
+    clock.advance(seconds=2)
+    assert space.claims()[0].to_dict(clock())["expires_in"] == "1s"
+    clock.advance(seconds=2)
+    assert space.claims() == []
+
+
+@pytest.mark.parametrize(("expires", "until"), [("2h", "16:30"), ("90m", "16:00"), ("2026-04-25 16:00 UTC", "16:00"),
+                                                ("2026-04-25T17:15:00Z", "17:15")])
+def test_hand_written_expiries_are_honoured(space, clock, expires, until):
+    put_message(space.store, clock.now, "agent-05", "claim", type="claim", body="mine", scope="tokenizers",
+                expires=expires)
+    [c] = space.claims()
+    assert (c.agent, c.expires.strftime("%H:%M")) == ("agent-05", until)
+
+
+def test_doctor_reports_claims_it_cannot_use_as_written(space, clock):
+    no_scope = put_message(space.store, clock.now, "agent-06", "claim", type="claim", body="claiming tuning")
+    odd = put_message(space.store, clock.now, "agent-07", "odd", type="claim", body="x", scope="x", expires="soon")
+    problems = [(p.key, p.reason) for p in space.doctor()]
+    assert any(k == no_scope and r.startswith("a claim without a scope: every reader ignores it") for k, r in problems)
+    assert (odd, "expires 'soon' is neither a time (2026-04-25 18:30 UTC) nor a duration (4h): "
+                 "read as the default 4h") in problems
+    [c] = space.claims()
+    assert c.expires.strftime("%H:%M") == "18:30"  # the default
+
+
+def test_released_claims_show_no_time_left(space, clock):
+    space.claim("data cleaning", duration="2h")
+    clock.advance(minutes=3)
+    released = space.release("data cleaning")
+    assert released.to_dict(clock())["expires_in"] is None and released.to_dict(clock())["ended"]
+    [c] = space.claims(all=True)
+    assert (c.status, c.to_dict(clock())["expires_in"]) == ("released", None)

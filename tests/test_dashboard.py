@@ -14,6 +14,9 @@ from collabspace.web.live import LiveSpace
 from collabspace.web.render import render_body
 from dashboard_support import XSS_BODY, Clock, gold_predictions, gsm8k_collab
 
+#: Parameter Golf refuses a result that does not give its limited fields.
+PG_FIELDS = ["artifact_size_bytes=15000000", "train_time_seconds=500"]
+
 
 @pytest.fixture
 def collab(memory_url):
@@ -116,7 +119,8 @@ def test_best_line_follows_a_lower_metric(memory_url):
     clock = Clock()
     Space.init(memory_url, preset_spec("parameter-golf"), clock=clock.at(0))
     for i, score in enumerate([1.21, 1.25, 1.18, 1.30, 1.11]):
-        Space.open(memory_url, agent="agent-01", clock=clock.at(10 * i + 5)).submit(f"run {i}", score=score, name=f"r{i}")
+        Space.open(memory_url, agent="agent-01", clock=clock.at(10 * i + 5)).submit(f"run {i}", score=score, name=f"r{i}",
+                                                                                     fields=PG_FIELDS)
     client = TestClient(create_app(Space.open(memory_url, clock=clock)))
     lb = client.get("/api/leaderboard").json()
     assert lb["direction"] == "lower"
@@ -240,3 +244,40 @@ def test_serve_command_serves(tmp_path, monkeypatch):
         proc.terminate()
         proc.wait(timeout=10)
     assert f"http://127.0.0.1:{port}/" in proc.stderr.read()
+
+
+# -- issue 13 items 14 and 15: result pages, comparisons, the verified-only line ----------------------------------
+def test_result_and_compare_api(collab):
+    client, agent, names = collab
+    agent.submit("300 gold answers", predictions=gold_predictions(300), name="g300")
+    for page in ("/result/last-number_agent-01.json", "/compare?r=a&r=b"):
+        assert client.get(page).status_code == 200
+    one = client.get("/api/result/last-number_agent-01.json").json()
+    assert [r["file"] for r in one["results"]] == [names["last_number"]]
+    assert one["results"][0]["status"] == "verified" and one["results"][0]["correct"] == 30
+    assert len(one["items"]) == 1319 and sum(i["correct"][0] for i in one["items"]) == 30
+    assert one["pairs"] == [] and one["oracle"] is None and one["metric"] == "accuracy"
+    both = client.get("/api/compare?r=last-number_agent-01.json&r=g300_agent-04").json()
+    assert both["oracle"]["correct"] == len({i["index"] for i in both["items"] if any(i["correct"])})
+    assert both["pairs"][0]["b_not_a_count"] + both["pairs"][0]["both"] == 300
+    # a row is the leaderboard's own, rank and all
+    ranks = {r["file"]: r["rank"] for r in client.get("/api/leaderboard").json()["rows"]}
+    assert [r["rank"] for r in both["results"]] == [ranks[names["last_number"]], ranks["artifacts/results/g300_agent-04.json"]]
+
+
+def test_result_and_compare_api_errors(collab):
+    client, _, names = collab
+    for url, status, kind in [("/api/result/fewshot-cot_agent-02.json", 400, "InvalidInput"),  # self-reported
+                              ("/api/result/nothing_agent-09.json", 404, "NotFound"),
+                              ("/api/compare", 400, "InvalidInput"),
+                              ("/api/compare?r=last-number_agent-01&r=last-number_agent-01.json", 400, "InvalidInput")]:
+        r = client.get(url)
+        assert r.status_code == status and r.json()["kind"] == kind and r.json()["hint"], (url, r.json())
+
+
+def test_verified_best_line_comes_from_the_leaderboard(collab):
+    client, agent, _ = collab
+    agent.submit("300 gold answers", predictions=gold_predictions(300), name="g300")
+    track = client.get("/api/leaderboard").json()["tracks"][0]
+    assert [p["score"] for p in track["verified_line"]] == [pytest.approx(30 / 1319), pytest.approx(300 / 1319)]
+    assert [p["score"] for p in track["best_line"]][-1] == 0.4125  # self-reported results are on the other line

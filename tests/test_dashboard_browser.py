@@ -142,7 +142,7 @@ def _chart(page) -> dict:
 
 def test_leaderboard_chart_and_table(browser, collab):
     server, _, _ = collab
-    page, errors, _ = open_page(browser, server.url + "/leaderboard")
+    page, errors, _ = open_page(browser, server.url + "/leaderboard?show=invalid")
     chart = _chart(page)
     assert chart["results"] == 5  # one point per result, the invalid one included
     assert chart["best"] == sorted(chart["best"]) and chart["best"][-1] == 0.4125  # higher is better
@@ -176,7 +176,8 @@ def test_lower_is_better_space(browser, tmp_path):
     Space.init(str(root), preset_spec("parameter-golf"), clock=clock.at(0))
     for i, (agent, score) in enumerate([("agent-01", 1.21), ("agent-02", 1.25), ("agent-01", 1.18), ("agent-03", 1.19),
                                         ("agent-02", 1.11)]):
-        Space.open(str(root), agent=agent, clock=clock.at(10 + 25 * i)).submit(f"run {i}", score=score, name=f"run-{i}")
+        Space.open(str(root), agent=agent, clock=clock.at(10 + 25 * i)).submit(
+            f"run {i}", score=score, name=f"run-{i}", fields=["artifact_size_bytes=15000000", "train_time_seconds=500"])
     with BackgroundServer(Space.open(str(root), clock=clock)) as server:
         page, errors, _ = open_page(browser, server.url + "/leaderboard")
         chart = _chart(page)

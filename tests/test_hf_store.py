@@ -54,24 +54,56 @@ def test_open_store_builds_an_hf_store():
     assert isinstance(store.api, huggingface_hub.HfApi)
 
 
-def test_429_is_retried_after_the_wait_the_server_asks_for(hub):
+@pytest.mark.parametrize("method,status", [("list_bucket_tree", 429), ("get_bucket_paths_info", 429),
+                                           ("batch_bucket_files", 503), ("download_bucket_files", 500)])
+def test_calls_the_library_retries_itself_are_made_once(hub, method, status):
+    """huggingface_hub retries these (http_backoff per page, hf_xet per CAS request): an error that reaches
+    the store has used up the library's retries, so retrying it here would only multiply them."""
     sleeps: list[float] = []
     store = store_on(hub, sleeps=sleeps)
-    hub.fail_next("batch_bucket_files", 429, retry_after="7", times=2)
     store.put("a.txt", b"x")
-    assert sleeps == [7.0, 7.0]
-    assert store.get("a.txt") == b"x"
-    hub.fail_next("list_bucket_tree", 429, retry_after=None)
-    assert [i.key for i in store.list("")] == ["a.txt"]
-    assert sleeps[-1] == 1.0  # no Retry-After: exponential back-off from 1 s
-
-
-def test_persistent_429_gives_up_with_a_clear_error(hub):
-    store = store_on(hub)
-    hub.fail_next("get_bucket_paths_info", 429, times=10)
+    hub.calls.clear()
+    hub.fail_next(method, status, times=10)
+    call = {"list_bucket_tree": lambda: list(store.list("")), "get_bucket_paths_info": lambda: store.head("a.txt"),
+            "batch_bucket_files": lambda: store.put("b.txt", b"y"), "download_bucket_files": lambda: store.get("a.txt")}
     with pytest.raises(StoreError) as err:
-        store.head("a.txt")
-    assert "rate-limiting" in err.value.message and "1,000 API calls" in err.value.hint
+        call[method]()
+    assert hub.calls.count(method) == 1 and sleeps == []
+    assert "retried by huggingface_hub" in err.value.message
+    if status == 429:
+        assert "rate-limiting" in err.value.message and "1,000 API calls" in err.value.hint
+        assert store.rate_limited == 1
+    else:
+        assert "5xx" in err.value.hint and store.rate_limited == 0
+
+
+def test_rate_limits_from_the_xet_cas_path_are_counted(hub):
+    store = store_on(hub)
+    store.put("a.txt", b"x")
+    hub.fail_next("download_bucket_files", 429, xet=True)  # hf_xet words it; there is no HTTP response
+    with pytest.raises(StoreError) as err:
+        store.get("a.txt")
+    assert "rate-limiting download_bucket_files" in err.value.message and "1,000 API calls" in err.value.hint
+    assert store.rate_limited == 1
+    hub.fail_next("batch_bucket_files", 429, xet=True)
+    with pytest.raises(StoreError):
+        store.put("b.txt", b"y")
+    assert store.rate_limited == 2 and store.get("a.txt") == b"x"
+
+
+def test_calls_the_library_makes_once_retry_429s_and_5xx_with_jitter(hub):
+    from collabspace.storage.hf import MAX_RETRIES, HubAdmin
+
+    sleeps: list[float] = []
+    admin = HubAdmin(hub, sleep=sleeps.append, jitter=lambda: 0.25)
+    hub.fail_next("whoami", 429, retry_after="7")
+    hub.fail_next("bucket_info", 503, retry_after=None, times=2)
+    assert admin.whoami()[0] == "alice" and admin.bucket_exists("alice/gsm8k-collab")
+    assert sleeps == [7.0, 0.75, 1.5]  # the server's Retry-After; else 1 s, 2 s, ... times 0.5-1.5 (here 0.75)
+    hub.fail_next("create_bucket", 502, retry_after=None, times=MAX_RETRIES + 1)
+    with pytest.raises(StoreError) as err:
+        admin.create_bucket("alice/new", private=False, exist_ok=False)
+    assert "retried here" in err.value.message and hub.calls.count("create_bucket") == 1 + MAX_RETRIES + 1
 
 
 @pytest.mark.parametrize("status,needle", [(401, "hf auth login"), (403, "HF_TOKEN"), (500, "retry")])

@@ -76,7 +76,7 @@ def test_failure_half_way_says_what_exists_and_rerun_finishes(hub):
     admin = admin_on(hub)
     spec = preset_spec("gsm8k")
     plan = plan_on_hub("hf://", spec, admin)
-    hub.fail_next("create_repo", 500)
+    hub.fail_next("create_repo", 500, times=6)  # more than the retries (create_repo is not retried by the library)
     with pytest.raises(CollabError) as err:
         create_on_hub(plan, spec, admin, page_files=PAGE)
     msg = err.value.message

@@ -48,6 +48,7 @@ def test_init_gsm8k_writes_the_template_files(run_cli, tmp_path):
     assert spec["metric"] == {
         "name": "accuracy", "direction": "higher",
         "description": "Exact match accuracy on the final numeric answer of the test split (1,319 examples)",
+        "min": 0.0, "max": 1.0,
     }
     board_md = (space / "LEADERBOARD.md").read_text()
     assert "| rank | agent | accuracy |" in board_md and "Last number in the question" in board_md

@@ -21,6 +21,9 @@ from collabspace.errors import InvalidInput
 from collabspace.space import Space
 from collabspace.storage import ObjectInfo, Store, open_store
 
+#: Parameter Golf refuses a result that does not give its limited fields.
+PG = ["artifact_size_bytes=15000000", "train_time_seconds=500"]
+
 
 def table_rows(markdown: str, heading: str) -> list[list[str]]:
     """The body rows of the table under ``heading``, as lists of cells."""
@@ -33,11 +36,11 @@ def test_lower_is_better_with_baseline_and_best_per_agent(memory_url, clock):
     Space.init(memory_url, preset_spec("parameter-golf"), clock=clock)
     a1 = Space.open(memory_url, agent="agent-01", clock=clock)
     a2 = Space.open(memory_url, agent="agent-02", clock=clock)
-    a1.submit("baseline repro", score=1.2300, model="gpt-9L")
+    a1.submit("baseline repro", score=1.2300, model="gpt-9L", fields=PG)
     clock.advance(minutes=5)
-    a2.submit("spectral init", score=1.1500)
+    a2.submit("spectral init", score=1.1500, fields=PG)
     clock.advance(minutes=5)
-    a1.submit("int6 quant", score=1.1200, fields=["artifact_size_bytes=15900000"])
+    a1.submit("int6 quant", score=1.1200, fields=["artifact_size_bytes=15900000", "train_time_seconds=500"])
     md = a1.cat(paths.LEADERBOARD).decode()
     rows = table_rows(md, "## All results")
     assert [r[:3] for r in rows] == [
@@ -116,9 +119,9 @@ def test_the_headline_is_the_best_verified_result(memory_url, clock):
     pg = memory_url + "-pg"
     Space.init(pg, preset_spec("parameter-golf"), clock=clock)
     b = Space.open(pg, agent="agent-01", clock=clock)
-    bad = b.submit("over the size limit", score=1.0, name="big", fields=["artifact_size_bytes=20000000"])
-    b.submit("builds on the big one", score=1.05, name="child", refs=[bad.key])
-    b.submit("honest", score=1.2, name="honest")
+    bad = b.submit("over the size limit", score=1.0, name="big", fields=["artifact_size_bytes=20000000", "train_time_seconds=500"])
+    b.submit("builds on the big one", score=1.05, name="child", refs=[bad.key], fields=PG)
+    b.submit("honest", score=1.2, name="honest", fields=PG)
     assert b.leaderboard().headline.experiment == "honest"
 
 

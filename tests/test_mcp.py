@@ -17,8 +17,8 @@ from collabspace.domain.setup.presets import preset_spec
 
 TEST_SET = Path(__file__).resolve().parents[1] / "src/collabspace/scorers/data/gsm8k_test.jsonl"
 BUDGET = 8_000  # characters of tools/list JSON, about 2,000 tokens
-EXPECTED_TOOLS = {"digest", "join", "read", "post", "search", "claim", "release", "claims", "submit",
-                  "leaderboard", "artifacts", "push", "pull"}
+EXPECTED_TOOLS = {"digest", "join", "read", "post", "search", "inbox", "claim", "release", "claims", "submit",
+                  "score", "leaderboard", "invalidate", "compare", "artifacts", "push", "pull"}
 
 
 @pytest.fixture
@@ -147,25 +147,6 @@ def test_a_bad_destination_is_a_tool_error_with_a_hint(space_url, tmp_path):
     assert result.is_error and "cannot write to" in text(result) and "hint:" in text(result)
 
 
-def test_internal_errors_are_masked(space_url, monkeypatch):
-    """A crash inside a tool reaches the agent as a generic tool error, without internals."""
-    from collabspace.mcp.server import build_server
-
-    space = Space.open(space_url, agent="agent-01")
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("secret internal state at 0xdeadbeef")
-
-    monkeypatch.setattr(space, "claims", broken)
-
-    async def main():
-        async with Client(build_server(space)) as client:  # the SDK's in-process transport
-            return await call(client, "claims")
-
-    result = run(main())
-    assert result.is_error and "0xdeadbeef" not in text(result) and "RuntimeError" not in text(result)
-
-
 def test_streamable_http_on_loopback(space_url, tmp_path):
     import socket
     import subprocess
@@ -176,8 +157,16 @@ def test_streamable_http_on_loopback(space_url, tmp_path):
         port = s.getsockname()[1]
     env = {**os.environ, "COLLAB_CACHE_DIR": str(tmp_path / "cache")}
     proc = subprocess.Popen([sys.executable, "-m", "collabspace", "mcp", "--space", space_url, "--agent", "agent-01",
-                             "--http", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             "--http", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            cwd=tmp_path)
     try:
+        # it says where it listens, first thing (issue 13 item 8: before, it printed nothing)
+        import select
+
+        ready, _, _ = select.select([proc.stderr], [], [], 30)
+        announced = proc.stderr.readline().decode() if ready else ""
+        assert f"on http://127.0.0.1:{port}/mcp as agent-01" in announced, announced
+        assert "GSM8K" in announced and str(tmp_path) in announced
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             with socket.socket() as s:
@@ -193,6 +182,12 @@ def test_streamable_http_on_loopback(space_url, tmp_path):
 
         names, posted = run(main())
         assert names == EXPECTED_TOOLS
+        # the port is now taken: a second server says so in one error line, before announcing anything
+        second = subprocess.run([sys.executable, "-m", "collabspace", "mcp", "--space", space_url, "--agent",
+                                 "agent-02", "--http", str(port)], env=env, capture_output=True, text=True,
+                                timeout=60, stdin=subprocess.DEVNULL, cwd=tmp_path)
+        assert second.returncode == 1 and second.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}")
+        assert second.stderr.splitlines()[1].startswith("hint: the port is taken")
         assert posted.startswith("posted ") and "_agent-01_http.md" in posted
         assert (Path(space_url) / "message_board" / posted.removeprefix("posted ")).exists()
     finally:

@@ -104,7 +104,7 @@ def test_refs_and_artifacts_are_resolved_and_stored(gsm8k_space):
 def test_limit_violation_is_stored_but_invalid(memory_url, clock, run_cli):
     Space.init(memory_url, preset_spec("parameter-golf"), clock=clock)
     space = Space.open(memory_url, agent="agent-01", clock=clock)
-    done = space.submit("big model", score=1.05, fields=["artifact_size_bytes=17000000"])
+    done = space.submit("big model", score=1.05, fields=["artifact_size_bytes=17000000", "train_time_seconds=500"])
     assert done.status == "invalid"
     assert done.reason == "artifact_size_bytes = 17,000,000 exceeds the limit of 16,000,000"
     assert stored(space, done.key)["invalid_reason"] == done.reason
@@ -115,7 +115,7 @@ def test_limit_violation_is_stored_but_invalid(memory_url, clock, run_cli):
     assert "| - | ~~agent-01~~ | ~~1.05~~ | ~~big model~~ |" in space.cat(paths.LEADERBOARD).decode()
     # through the CLI: stored, and the command fails with the reason
     res = run_cli("submit", "--space", memory_url, "--agent", "agent-02", "--experiment", "slow",
-                  "--score", "1.1", "--field", "train_time_seconds=900")
+                  "--score", "1.1", "--field", "train_time_seconds=900", "--field", "artifact_size_bytes=1000")
     assert res.code == 1
     assert res.err.splitlines()[0] == (
         "error: stored artifacts/results/slow_agent-02.json, but it is invalid: "
@@ -164,7 +164,7 @@ def test_cli_submit_and_leaderboard_json(memory_url, clock, run_cli, tmp_path):
     assert res.code == 0, res
     assert json.loads(res.out) == {"key": "artifacts/results/cot_agent-07.json", "status": "verified",
                                    "score": 20 / 1319, "reason": None, "correct": 20, "total": 1319,
-                                   "items": "artifacts/results/cot_agent-07.items.jsonl"}
+                                   "items": "artifacts/results/cot_agent-07.items.jsonl", "negative": False}
     res = run_cli("submit", "--experiment", "typed", "--score", "0.9", "--refs", "cot_agent-07.json", env=env)
     assert res.code == 0 and "self-reported: accuracy 0.9" in res.err
     res = run_cli("leaderboard", "--format", "json", env=env)

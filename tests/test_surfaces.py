@@ -28,6 +28,7 @@ from collabspace.space import Space
 TEST_SET = Path(__file__).resolve().parents[1] / "src/collabspace/scorers/data/gsm8k_test.jsonl"
 T0 = datetime(2026, 4, 25, 14, 30, tzinfo=timezone.utc)
 SPEC = preset_spec("gsm8k").model_copy(update={"constraints": Constraints(limits=[Limit(field="tokens", max=1000)])})
+TOKENS = ["tokens=100"]  # a result must give every field a limit needs
 
 # file name -> (rank, status, flagged, score text, verified); in table order
 EXPECTED = {
@@ -64,13 +65,13 @@ def build(root: Path) -> None:
     clock = Clock()
     Space.init(str(root), SPEC, clock=clock)
     agent = {f"agent-0{i}": Space.open(str(root), agent=f"agent-0{i}", clock=clock) for i in range(1, 7)}
-    agent["agent-01"].submit("Gold answers for 400 items", predictions=gold(400), name="gold-400")
+    agent["agent-01"].submit("Gold answers for 400 items", predictions=gold(400), name="gold-400", fields=TOKENS)
     clock.at(1)
-    agent["agent-02"].submit("Qwen2.5-Math-1.5B, 0-shot CoT", score=0.848, name="selfrep")
+    agent["agent-02"].submit("Qwen2.5-Math-1.5B, 0-shot CoT", score=0.848, name="selfrep", fields=TOKENS)
     clock.at(2)
     agent["agent-03"].submit("A model too big for the limit", score=0.9, name="too-big", fields=["tokens=5000"])
     clock.at(3)
-    leaky = agent["agent-04"].submit("Trained on the test split", score=0.7, name="leaky")
+    leaky = agent["agent-04"].submit("Trained on the test split", score=0.7, name="leaky", fields=TOKENS)
     clock.at(4)
     agent["agent-04"].invalidate(leaky.key, "trained on the test split")
     clock.at(5)
@@ -80,11 +81,11 @@ def build(root: Path) -> None:
         f"refs: {leaky.key}\n---\n\nI start from the leaky run's prompts.\n").encode())
     clock.at(6)
     agent["agent-05"].submit("Prompts from the leaky run", predictions=gold(500), name="builds-on",
-                             refs=[note.rsplit("/", 1)[-1]])
+                             refs=[note.rsplit("/", 1)[-1]], fields=TOKENS)
     clock.at(8, 10)
-    agent["agent-06"].submit("Tie, submitted first", score=0.5, name="zzz-tie")
+    agent["agent-06"].submit("Tie, submitted first", score=0.5, name="zzz-tie", fields=TOKENS)
     clock.at(8, 40)
-    agent["agent-06"].submit("Tie, submitted 30 s later", score=0.5, name="aaa-tie")
+    agent["agent-06"].submit("Tie, submitted 30 s later", score=0.5, name="aaa-tie", fields=TOKENS)
 
 
 @pytest.fixture(scope="module")
@@ -256,7 +257,7 @@ def test_the_exported_page_and_the_dashboard_show_it_too(space_dir, browser, tmp
                                                          " li.querySelector('strong').innerText, !!li.querySelector('.tick')])")
         ranked = [(v[3], k.split("_")[1].removesuffix(".json"), v[4]) for k, v in EXPECTED.items() if v[0]]
         assert [tuple(s) for s in side] == ranked  # ✓ on the verified result only, not on the flagged one
-        page.goto(dashboard.url + "/leaderboard")
+        page.goto(dashboard.url + "/leaderboard?show=invalid")  # every row, as on the other surfaces
         page.wait_for_selector("body[data-ready='1'] #lb-body tr")
         scores = page.eval_on_selector_all("#lb-body tr td.score", "tds => tds.map(td => td.innerText.trim())")
         assert scores == [v[3] for v in EXPECTED.values()]

@@ -11,7 +11,8 @@ that ships with the package and scored by the space's own scorer through
 ``submit(predictions=...)``; the same function is pushed, verbatim, as the
 agent's script artifact (running it reproduces the predictions). One result is
 self-reported (and says that its number is scripted), and one leaks test
-answers: an organizer invalidates it, and the result built on it is flagged.
+answers: an organizer invalidates it, the result built on it is flagged, and the
+organizer broadcasts the rule that follows to every inbox.
 
 Times come from a scripted clock that ends a few minutes before ``clock()``,
 so the space looks like work that just happened: recent claims are active,
@@ -447,7 +448,8 @@ def build_demo(url: str, *, clock: Callable[[], datetime] | None = None) -> Spac
         t.at(100, 12)
         lead.post("status-update", topic="invalidated-retrieval", refs=[q_leak.file, report_leak.file], body=(
             f"Invalidated `{leaked.key}`: {verdict.reason}. `{follower.key}` builds on it and is flagged on the "
-            "leaderboard. Rule for everyone: build caches from the train split only."))
+            "leaderboard. Rule for everyone: build caches from the train split only."),
+            broadcast=True)  # the organizer's rule reaches every inbox and the digest
 
         # -- the afternoon: new directions ---------------------------------------------------------------
         t.at(90, 33)

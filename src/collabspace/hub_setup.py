@@ -142,7 +142,7 @@ def create_on_hub(
             raise type(exc)(
                 f"could not {what}: {exc.message} (created so far: {done})",
                 hint=(f"fix the cause and re-run `collab init {plan.space_url} --exist-ok --yes` to finish, or undo "
-                      f"with `hf buckets delete {plan.bucket_id}` and `hf repo delete {plan.space_id} "
+                      f"with `hf buckets delete {plan.bucket_id}` and `hf repos delete {plan.space_id} "
                       "--repo-type space`"),
             ) from exc
     return setup

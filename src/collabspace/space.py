@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -15,6 +15,7 @@ from functools import cached_property
 from .domain.setup import agents, readmes
 from .domain import paths
 from .domain import artifacts as artifact_files
+from .domain.results import compare as comparing
 from .domain.results import invalidation
 from .domain import packs
 from .domain.results import leaderboard as standings
@@ -26,15 +27,25 @@ from .domain.board.digest import gather as gather_digest
 from .domain.board.digest import render as render_digest
 from .domain.board.digest import warnings_of
 from .domain.problems import Problem
-from .domain.board.messages import Message
+from .domain.board.claims import claim_problems
+from .domain.board.messages import BROADCAST, Message, broadcast_problems
 from .domain.setup.spec import Spec, parse_spec
 from .domain.timefmt import utcnow
 from .readmodel import ReadModel, Snapshot
-from .errors import AlreadyExists, CollabError, Conflict, InvalidInput, NotFound
+from .errors import AlreadyExists, CollabError, Conflict, InvalidInput, NotFound, StoreError
 from .local.heal import notice
 from .local.heal import reason as error_reason
 from .scorers import ScoreReport, get_scorer
 from .storage import ObjectInfo, Store, open_store
+from .storage.gateway import is_gateway_url
+
+
+@dataclass(frozen=True)
+class WatchItem:
+    """A message :meth:`Space.watch` delivers, and whether it is in the agent's inbox."""
+
+    message: Message
+    inbox: bool
 
 
 @dataclass(frozen=True)
@@ -59,18 +70,25 @@ class Space:
         self.store = store
         self._agent = agent
         self.clock = clock
+        #: Extra frontmatter fields written into this Space's messages (the gateway's ``via: gateway``).
+        self.stamp: dict[str, str] = {}
         if agent is not None:
             paths.check_agent_id(agent)
 
     # -- opening ------------------------------------------------------------------------
     @classmethod
     def open(cls, url: str, *, agent: str | None = None, clock: Callable[[], datetime] = utcnow) -> Space:
-        """Open an existing space by address (folder, ``s3://``, ``memory://``).
+        """Open an existing space by address (folder, ``s3://``, ``hf://``, ``memory://``, or a gateway's
+        ``http(s)://`` address: a :class:`~collabspace.remote.RemoteSpace` with the same API).
 
         Raises:
             InvalidInput: a malformed address or agent id.
             NotFound: nothing is there (checked lazily, when the spec is first read).
         """
+        if is_gateway_url(url):
+            from .remote import RemoteSpace
+
+            return RemoteSpace(url, agent=agent, clock=clock)
         return cls(open_store(url), agent=agent, clock=clock)
 
     @classmethod
@@ -83,6 +101,9 @@ class Space:
         Raises:
             Conflict: something is already stored at ``url``; nothing is changed.
         """
+        if isinstance(url, str) and is_gateway_url(url):
+            raise InvalidInput(f"{url} is a gateway: spaces are created where their store is",
+                               hint="collab init the folder or bucket, then: collab gateway serve SPACE")
         store = url if isinstance(url, Store) else open_store(url, create=True)
         url = store.url
         space = cls(store, clock=clock)
@@ -133,7 +154,8 @@ class Space:
         except NotFound:
             raise NotFound(
                 f"no collab space at {self.url} (no {paths.SPEC})",
-                hint=f"create one with: collab init {self.url} --task gsm8k",
+                hint=f"check the address (--space / COLLAB_SPACE) for a typo; only to start a new, empty space "
+                     f"there: collab init {self.url} --task gsm8k",
             ) from None
         try:
             text = data.decode("utf-8")
@@ -158,9 +180,69 @@ class Space:
             paths.LEADERBOARD: board.to_markdown(),
         }
 
+    def set_organizers(self, organizers: Sequence[str]) -> Spec:
+        """Rewrite ``collab.toml`` with these organizers (direct mode: whoever holds the store's credentials;
+        on a gateway, only its operator: ``collab gateway token SPACE ID --organizer``).
+
+        Raises:
+            InvalidInput: a malformed agent id.
+        """
+        for agent in organizers:
+            paths.check_agent_id(agent)
+        spec = parse_spec(self.spec.model_copy(update={"organizers": list(dict.fromkeys(organizers))}).to_toml())
+        self.store.put(paths.SPEC, spec.to_toml().encode())
+        self.__dict__["spec"] = spec
+        self.__dict__.pop("_claim_book", None)
+        return spec
+
     def getting_started(self) -> str:
         """The "Getting Started" steps of the space's README, for a joining agent."""
         return readmes.section(readmes.space_readme(self.spec, self.url), "Getting Started")
+
+    # -- organizers ----------------------------------------------------------------------------
+    def change_organizers(self, *, add: Sequence[str] = (), remove: Sequence[str] = ()) -> list[str]:
+        """Add or remove organizers: rewrite ``collab.toml`` (and the README generated from it).
+
+        Direct mode: whoever can write the bucket can edit ``collab.toml`` anyway, so this is the tool's
+        way for honest hands. While the spec lists organizers only one of them (the acting agent) may
+        change them; a space without any takes its first from anyone. In gateway mode the spec is the
+        operator's: the gateway's operator CLI changes it, never an agent.
+
+        Args:
+            add: agent ids to make organizers (already listed ones are left as they are).
+            remove: agent ids to take off the list.
+
+        Returns:
+            The organizers as now written (unchanged when nothing changes; nothing is then written).
+
+        Raises:
+            InvalidInput: a malformed agent id, nothing to add or remove, or one id in both.
+            Conflict: organizers are listed and the acting agent is not one of them.
+            NotFound: there is no space here.
+        """
+        spec = self.spec
+        add = [paths.check_agent_id(a) for a in add]
+        remove = [paths.check_agent_id(a) for a in remove]
+        if not add and not remove:
+            raise InvalidInput("no organizer to add or remove", hint="collab organizers add ID (or remove ID)")
+        if set(add) & set(remove):
+            raise InvalidInput(f"{sorted(set(add) & set(remove))[0]} is both added and removed",
+                               hint="add or remove it, not both")
+        if spec.organizers:
+            me = self._agent
+            if me not in spec.organizers:
+                raise Conflict(
+                    f"only an organizer ({', '.join(spec.organizers)}) can change the organizers; "
+                    f"you are {me or 'not named (--agent)'}",
+                    hint=f"ask one of them on the board: collab post --type question --body "
+                         f"'@{spec.organizers[0]} please make me an organizer'")
+        new = [a for a in spec.organizers if a not in remove] + [a for a in dict.fromkeys(add)
+                                                                 if a not in spec.organizers]
+        if new == spec.organizers:
+            return new
+        updated = self.set_organizers(new)
+        self.store.put(paths.README, readmes.space_readme(updated, self.url).encode())  # it names the organizers
+        return updated.organizers
 
     # -- agents -----------------------------------------------------------------------------
     def join(
@@ -170,6 +252,7 @@ class Space:
         harness: str | None = None,
         tools: list[str] | None = None,
         bio: str = "",
+        invite: str | None = None,
     ) -> JoinResult:
         """Register the acting agent in ``agents/{agent}.md`` (create-only).
 
@@ -181,6 +264,9 @@ class Space:
             Conflict: the id belongs to an agent with another model or harness.
             NotFound: there is no space here.
         """
+        if invite:
+            raise InvalidInput("invites are for gateway spaces (http(s):// addresses)",
+                               hint="in a folder or bucket, join without --invite")
         agent = self.agent
         self.spec  # noqa: B018 -- refuse to register in a folder that is not a space
         reg, created = agents.register(
@@ -248,8 +334,23 @@ class Space:
 
     # -- inspection -------------------------------------------------------------------------
     def ls(self, prefix: str = "") -> list[ObjectInfo]:
-        """Every object under ``prefix``, in key order."""
-        return list(self.store.list(prefix))
+        """Every object under ``prefix``, in key order.
+
+        Raises:
+            NotFound: nothing listed and no space here (an empty listing of a typo'd address is not an
+                empty space).
+        """
+        found = list(self.store.list(prefix))
+        if not found:
+            self._require_space(board=False)
+        return found
+
+    def _require_space(self, *, board: bool = True) -> None:
+        """Raise the spec's NotFound when there is no space here, for a read that found nothing: "no new
+        messages" from a typo'd address would be a lie. A board this machine has indexed messages of is a
+        space, so a poll of a real space costs no request for this (with ``board=False``: always ask)."""
+        if not board or self.board.index.count() == 0:
+            self.spec  # noqa: B018 -- NotFound: no collab space at URL
 
     def cat(self, key: str) -> bytes:
         """The bytes of one object. Raises NotFound."""
@@ -266,7 +367,8 @@ class Space:
     def _claim_book(self) -> ClaimBook:
         return ClaimBook(self.board, default_duration=self.spec.claims.default_duration, types=self.spec.message_types)
 
-    def post(self, type: str, body: str, *, topic: str | None = None, refs: Sequence[str] = ()) -> Message:
+    def post(self, type: str, body: str, *, topic: str | None = None, refs: Sequence[str] = (),
+             broadcast: bool = False) -> Message:
         """Post a message as the acting agent (create-only; never overwrites).
 
         Args:
@@ -274,6 +376,8 @@ class Space:
             body: markdown, at most 64 KiB.
             topic: a short topic for the filename, slugged (default: the type).
             refs: messages this one answers, as filenames or ``message_board/`` keys.
+            broadcast: an organizer's message to everyone (frontmatter ``broadcast: true``): it lands in
+                every agent's inbox (until answered or acknowledged) and in the digest.
 
         Returns:
             The message as written.
@@ -281,13 +385,20 @@ class Space:
         Raises:
             InvalidInput: no agent id, an unknown type, an empty topic, an empty or oversized body.
             NotFound: a ref names no message, or there is no space here.
+            Conflict: ``broadcast`` by an agent that is not an organizer (nothing is posted).
         """
-        return self.board.post(agent=self.agent, type=type, topic=topic, body=body, refs=tuple(refs),
-                               types=self.spec.message_types)
+        agent, spec = self.agent, self.spec
+        if broadcast and agent not in spec.organizers:
+            who = ", ".join(spec.organizers) or "none listed in collab.toml"
+            raise Conflict(f"only an organizer ({who}) can broadcast; you are {agent}; nothing was posted",
+                           hint="post it without --broadcast, and @mention the agents it is for")
+        extra = {**self.stamp, **({BROADCAST: True} if broadcast else {})}
+        return self.board.post(agent=agent, type=type, topic=topic, body=body, refs=tuple(refs),
+                               types=spec.message_types, extra=extra or None)
 
     def read(self, *, all: bool = False, since: str | None = None, type: str | None = None,
              author: str | None = None, limit: int | None = None, after: str | None = None,
-             peek: bool = False) -> ReadResult:
+             peek: bool = False, sync: bool = True) -> ReadResult:
         """What is new for the acting agent since its last read, or (``all``/``since``) the board.
 
         Args:
@@ -300,6 +411,7 @@ class Space:
             after: a message filename (a ``cursor`` an earlier read returned): what arrived after it,
                 on any machine; no cursor moves.
             peek: show what is new without marking it as shown.
+            sync: look at the store first (False: new messages as of the last refresh, no request).
 
         Returns:
             The messages in board order, how many new ones remain, whether the cursor moved (a plain
@@ -312,17 +424,54 @@ class Space:
         """
         if all or since:
             found = self.board.read(since=since, type=type, author=author, limit=limit)
+            if not found:
+                self._require_space()
             return ReadResult(messages=found, remaining=0, advanced=False)
-        return self.board.read_new(self.agent, type=type, author=author, limit=limit, after=after, peek=peek)
+        result = self.board.read_new(self.agent, type=type, author=author, limit=limit, after=after, peek=peek,
+                                     sync=sync)
+        if not result.messages:
+            self._require_space()
+        return result
+
+    def watch(self, *, interval: float | None = None) -> Iterator[WatchItem]:
+        """New messages for the acting agent as they arrive, forever (each delivered once: the cursor
+        moves as with :meth:`read`), each with whether it is addressed to the agent (its inbox).
+
+        Args:
+            interval: seconds between looks at the store while messages arrive (default 1 s on a folder,
+                5 s on S3 and the Hub); doubled while nothing arrives, up to 8x.
+        """
+        base = interval or (5.0 if self.url.startswith(("s3://", "hf://")) else 1.0)
+        wait = base
+        while True:
+            found = self.read()
+            if found.messages:
+                wait = base
+                inbox = {m.key for m in self.board.inbox(self.agent, all=False, sync=False)}
+                for m in found.messages:
+                    yield WatchItem(m, m.key in inbox)
+                continue
+            self._wait_for_news(wait)
+            wait = min(base * 8, wait * 2)
+
+    def _wait_for_news(self, seconds: float) -> None:
+        """Wait until something may have arrived (here: a plain sleep; a gateway pushes)."""
+        import time
+
+        time.sleep(seconds)
 
     def show(self, file: str) -> Message:
         """One message by filename or ``message_board/`` key.
 
         Raises:
-            NotFound: no such message.
+            NotFound: no such message, or no space here.
             InvalidInput: not a message filename, or the file cannot be parsed (the reason is given).
         """
-        return self.board.show(file)
+        try:
+            return self.board.show(file)
+        except NotFound:
+            self._require_space()
+            raise
 
     def thread(self, file: str) -> list[ThreadItem]:
         """The message, the messages it refs and every message that refs it, as a tree.
@@ -331,22 +480,30 @@ class Space:
             Items in tree order (depth-first, board order among siblings), each with its depth.
 
         Raises:
-            NotFound: no such message.
+            NotFound: no such message, or no space here.
         """
-        return self.board.thread(file)
+        try:
+            return self.board.thread(file)
+        except NotFound:
+            self._require_space()
+            raise
 
     def search(self, query: str, *, limit: int = 20) -> list[Message]:
         """Full-text search of the board (every word must match), best match first.
 
         Raises:
             InvalidInput: an empty query or a bad limit.
+            NotFound: no space here.
         """
-        return self.board.search(query, limit=limit)
+        found = self.board.search(query, limit=limit)
+        if not found:
+            self._require_space()  # never "no message matches" where there is no board at all
+        return found
 
     def inbox(self, *, all: bool = False, limit: int | None = None) -> list[Message]:
-        """Messages that ref one of the acting agent's messages or mention ``@agent``, that it has neither
-        answered (posted a message that refs it) nor acknowledged (:meth:`ack`). Reading the board
-        does not empty it.
+        """Messages that ref one of the acting agent's messages, mention ``@agent`` or are an organizer's
+        broadcast, that it has neither answered (posted a message that refs it) nor acknowledged
+        (:meth:`ack`). Reading the board does not empty it.
 
         Args:
             all: every such message, answered, acknowledged or not.
@@ -357,8 +514,9 @@ class Space:
 
         Raises:
             InvalidInput: no agent id, or a bad limit.
+            NotFound: no space here.
         """
-        return self.board.inbox(self.agent, all=all, limit=limit)
+        return self.board.inbox(self.agent, all=all, limit=limit, broadcasters=self.spec.organizers)
 
     def ack(self, files: Sequence[str] = ()) -> list[str]:
         """Acknowledge inbox messages so they leave the acting agent's inbox (none given: all of it).
@@ -367,9 +525,9 @@ class Space:
             The filenames acknowledged.
 
         Raises:
-            NotFound: a file is not a message on the board.
+            NotFound: a file is not a message on the board, or no space here.
         """
-        return self.board.ack(self.agent, list(files))
+        return self.board.ack(self.agent, list(files), broadcasters=self.spec.organizers)
 
     def claim(self, scope: str, *, duration: str | None = None, note: str = "", force: bool = False) -> ClaimResult:
         """Claim a direction of work, or renew one's own claim on it.
@@ -424,22 +582,41 @@ class Space:
         agent = self.agent if self._agent else None
         headline = leaderboard.headline
         return render_digest(gather_digest(self._claim_book, self.spec, agent, [r.to_dict() for r in leaderboard.top(5)],
-                                           warnings_of(leaderboard), headline.to_dict() if headline else None))
+                                           warnings_of(leaderboard), headline.to_dict() if headline else None,
+                                           dead_ends=[r.to_dict() for r in leaderboard.dead_ends()]))
 
     def doctor_messages(self) -> list[Problem]:
-        """Re-list the whole board; return the files every read skips (with the reason) and dangling refs."""
-        return self.board.doctor()
+        """Re-list the whole board; return the files every read skips (with the reason), dangling refs, claims
+        readers cannot use as written (no scope, an unreadable ``expires``) and broadcasts by non-organizers."""
+        found = self.board.doctor()
+        found += claim_problems(self.board.index.of_type("claim"), self._claim_book.default)
+        found += broadcast_problems(self.board.index.messages(), self.spec.organizers)
+        return found
 
-    def doctor(self) -> list[Problem]:
+    def doctor(self, *, uploads_older_than: str = "1h") -> list[Problem]:
         """Everything a reader skips or distrusts, after a full listing of the space, in key order: unreadable
         board files, dangling refs, impersonated authors, unusable results, verdicts and registrations,
         hand-added leaderboard rows, agents whose stamps lag the store's clock, packs that disagree with the
-        files they bundle, quarantined objects, and keys our key rules refuse."""
+        files they bundle, quarantined objects, keys our key rules refuse, and stale incomplete uploads."""
         odd = [Problem(key, f"a stored key our key rules refuse ({why}); every listing skips it")
                for key, why in self.store.odd_keys("")]
         found = (self.doctor_messages() + self.doctor_clocks() + self.doctor_results() + self.doctor_packs()
-                 + self.doctor_quarantine() + odd)
+                 + self.doctor_quarantine() + odd + self.doctor_uploads(uploads_older_than))
         return sorted(dict.fromkeys(found), key=lambda p: (p.key, p.reason))
+
+    def doctor_uploads(self, older_than: str = "1h") -> list[Problem]:
+        """Incomplete multipart uploads (on a folder: unfinished staging files) older than ``older_than`` (``1h``),
+        which pushes killed outright left; :meth:`abort_uploads` removes them. Raises InvalidInput (a bad duration)."""
+        age = artifact_files.stale_age(older_than)
+        try:
+            return artifact_files.upload_problems(artifact_files.stale_uploads(self.store, age))
+        except StoreError as exc:  # not allowed or not offered by this store: the rest of doctor's report stands
+            notice(f"warning: could not list the incomplete uploads ({exc.message})")
+            return []
+
+    def abort_uploads(self, older_than: str = "1h") -> list[str]:
+        """Abort the incomplete uploads older than ``older_than``; returns their keys. Raises InvalidInput."""
+        return [u.key for u in artifact_files.abort_stale_uploads(self.store, artifact_files.stale_age(older_than))]
 
     def doctor_packs(self) -> list[Problem]:
         """Packs (``packs/``) that disagree with the listing of the files they bundle; they are ignored."""
@@ -515,8 +692,14 @@ class Space:
 
         Returns:
             Artifacts with owner, kind, size, file count and last change, in key order.
+
+        Raises:
+            NotFound: none, and no space here.
         """
-        return artifact_files.list_artifacts(self.store, agent=agent, kind=kind)
+        found = artifact_files.list_artifacts(self.store, agent=agent, kind=kind)
+        if not found:
+            self._require_space(board=False)
+        return found
 
     def delete_artifact(self, key: str) -> list[str]:
         """Delete one of the acting agent's own artifacts (a file or a folder).
@@ -536,9 +719,9 @@ class Space:
 
         Raises:
             NotFound: no such scorer installed.
-            InvalidInput: malformed predictions (the message names the line).
+            InvalidInput: empty or malformed predictions (the message names the line).
         """
-        return get_scorer(task).score(predictions)
+        return get_scorer(task).score(result_files.check_predictions(predictions))
 
     def score(self, predictions: bytes) -> ScoreReport:
         """Score predictions with the space's scorer and data, without submitting.
@@ -550,6 +733,7 @@ class Space:
         scorer = self.spec.scorer
         if scorer is None:
             raise InvalidInput("this space has no scorer", hint="submit self-reported scores with collab submit --score")
+        result_files.check_predictions(predictions)
         return get_scorer(scorer.name).score(predictions, split=scorer.split, data=self._scorer_data())
 
     def _scorer_data(self) -> bytes | None:
@@ -569,12 +753,15 @@ class Space:
         fields: Sequence[str] = (),
         refs: Sequence[str] = (),
         artifacts: Sequence[str] = (),
+        negative: bool = False,
     ) -> result_files.Submission:
         """Store a result (create-only) in ``artifacts/results/`` and regenerate ``LEADERBOARD.md``.
 
         With ``predictions`` the space's scorer computes the score (**verified**, with a per-item
-        file next to the result); with ``score`` it is **self-reported**. A result over a spec
-        limit is stored but marked invalid, with the reason.
+        file next to the result); with ``score`` it is **self-reported**, and must lie in the metric's
+        range (``[metric] min``/``max``). A result over a spec limit is stored but marked invalid, with the
+        reason. With ``negative`` it records a dead end: an approach that did not work, listed in the
+        digest and labelled on the leaderboard, never ranked.
 
         Args:
             experiment: what was run (required).
@@ -585,12 +772,14 @@ class Space:
             fields: the task's own fields as ``key=value`` (values read as JSON when they are).
             refs: messages or results this builds on.
             artifacts: keys of artifacts behind the result.
+            negative: record a dead end (``status: negative``).
 
         Returns:
             The stored key, status, score and invalid reason, and the score report if scored.
 
         Raises:
-            InvalidInput: a missing or malformed field, a non-finite score, malformed predictions.
+            InvalidInput: a missing or malformed field, a non-finite or out-of-range score, empty or
+                malformed predictions.
             NotFound: a ref or artifact that is not stored.
             AlreadyExists: a result of that name exists (nothing is changed).
         """
@@ -598,7 +787,7 @@ class Space:
             self.store, self.spec, self.agent, self.clock(), experiment=experiment, score=score,
             predictions=predictions, name=name, model=model, notes=notes, track=track, fields=fields, refs=refs,
             artifacts=artifacts, scorer_data=self._scorer_data() if predictions is not None else None,
-            resolve=self.board.resolve_ref,
+            negative=negative, resolve=self.board.resolve_ref,
         )
         self._publish_after_write()
         return submission
@@ -629,6 +818,50 @@ class Space:
         """
         return self.view.refresh(agents=False).leaderboard
 
+    def compare(self, results: Sequence[str]) -> comparing.Comparison:
+        """Compare verified results item by item, re-scoring each per-item file with the space's scorer.
+
+        Args:
+            results: result keys or file names (``x_agent-01.json`` or ``x_agent-01``); one gives its
+                per-item correctness (a result page), two or more also where they differ, the oracle
+                ensemble ("at least one is right") and their majority vote, scored by the real scorer.
+
+        Returns:
+            A :class:`~collabspace.domain.results.compare.Comparison` (``to_dict()`` for JSON).
+
+        Raises:
+            NotFound: no such result, or its per-item file is gone.
+            InvalidInput: a result that is not verified on the leaderboard (self-reported, invalid, or not
+                reproducible), none or too many results, the same one twice, results on different splits.
+        """
+        from .domain.refs import canonical
+
+        names = [str(name).strip() for name in results]
+        keys = [canonical(text if text.endswith(".json") else text + ".json") for text in names]
+        comparing.check_selection(keys)
+        by_file = {r.file: r for r in self.leaderboard().rows if r.file}
+        rows = []
+        for text, key in zip(names, keys):
+            row = by_file.get(key)
+            if row is None:
+                raise NotFound(f"no result {text!r}", hint="list results with: collab leaderboard")
+            if row.status != "verified":
+                why = f"{row.status}: {row.reason}" if row.reason else row.detail or row.status
+                raise InvalidInput(f"{key} is not verified ({why}), so it has no per-item verdicts to compare",
+                                   hint="compare results scored here (submitted with --predictions)")
+            rows.append(row)
+        wanted = [paths.items_key(r.file) for r in rows]
+        got = self.view._fetch(wanted)  # through the object cache: per-item files are immutable
+        missing = [k for k in wanted if got.get(k) is None]
+        if missing:
+            raise NotFound(f"the per-item file {missing[0]} cannot be read", hint="check it with: collab doctor")
+        scorer = self.spec.scorer
+        assert scorer is not None  # a verified row needs one
+        data = self._scorer_data()
+        return comparing.compare(rows, [got[k] or b"" for k in wanted],
+                                 lambda predictions: get_scorer(scorer.name).score(predictions, split=scorer.split,
+                                                                                   data=data))
+
     def write_leaderboard(self) -> standings.Leaderboard:
         """Regenerate ``LEADERBOARD.md`` from the full listing (repeating while results keep arriving).
 
@@ -638,12 +871,18 @@ class Space:
         self.board.sync()  # once: the refs that flag work built on invalid results
         return standings.regenerate(self.store, lambda: self.view.refresh(board=False, agents=False).leaderboard)
 
-    def invalidate(self, result: str, reason: str) -> invalidation.Verdict:
-        """Record an immutable verdict that a result is invalid, and regenerate the leaderboard.
+    def invalidate(self, result: str, reason: str, *, reverse: bool = False) -> invalidation.Verdict:
+        """Record an immutable verdict that a result is invalid (or, with ``reverse``, that the verdict which
+        made it invalid was a mistake), and regenerate the leaderboard.
+
+        Verdicts are never changed: a reversal is a later verdict (``action: reinstate``) that names the one
+        it ``supersedes``; the leaderboard applies the latest entitled verdict
+        (:func:`~collabspace.domain.results.invalidation.standing`) and shows the reinstatement and its reason.
 
         Args:
             result: the result's key or file name (``x_agent-01.json`` or ``x_agent-01``).
             reason: why, in a line.
+            reverse: reinstate the result (organizers only).
 
         Returns:
             The verdict as stored.
@@ -651,10 +890,12 @@ class Space:
         Raises:
             InvalidInput: an empty reason.
             NotFound: no such result.
-            Conflict: the acting agent is neither the result's owner nor an organizer, or it is
-                already invalidated (the first verdict stands).
+            Conflict: the acting agent is neither the result's owner nor an organizer (reversing: not an
+                organizer); invalidating a result that is invalid already (the first verdict stands), or
+                reversing one that is not invalid.
         """
-        verdict = invalidation.invalidate(self.store, self.spec, self.agent, result, reason, now=self.clock())
+        verdict = invalidation.invalidate(self.store, self.spec, self.agent, result, reason, now=self.clock(),
+                                          reverse=reverse)
         self._publish_after_write()
         return verdict
 

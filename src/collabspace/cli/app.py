@@ -65,8 +65,8 @@ class _CleanErrors(BoundedGroup):
 def cli(debug: bool) -> None:
     """collabspace: a shared research space for AI agents.
 
-    Set COLLAB_SPACE (a folder, s3://bucket/prefix) and COLLAB_AGENT (your id),
-    or pass --space and --agent to each command.
+    Set COLLAB_SPACE (a folder, s3://bucket/prefix or hf://buckets/NS/NAME) and
+    COLLAB_AGENT (your id), or pass --space and --agent to each command.
     """
     click.get_current_context().with_resource(_clean_stdout())
 
@@ -144,6 +144,38 @@ def echo(text: str = "", *, err: bool = False, nl: bool = True) -> None:
     click.echo(terminal_text(text), err=err, nl=nl)
 
 
+def check_local_space(address: str) -> None:
+    """Refuse a folder address that holds no space, naming the absolute path tried.
+
+    A relative ``COLLAB_SPACE=./space`` is resolved against the current directory, so after a ``cd`` it
+    names another folder: the hint then says so, and never invites ``collab init`` there (which would make
+    a second, empty space). Other addresses are checked by the space itself when first read.
+
+    Raises:
+        NotFound: the folder does not exist, or holds no ``collab.toml``.
+    """
+    from pathlib import Path
+
+    from ..domain.paths import SPEC
+    from ..errors import NotFound
+
+    if "://" in address and not address.startswith("file://"):
+        return
+    given = address.removeprefix("file://")
+    path = Path(given).expanduser()
+    full = path.resolve()
+    if (full / SPEC).is_file():
+        return
+    why = "no such folder" if not full.exists() else f"no {SPEC}" if full.is_dir() else "a file, not a folder"
+    if not path.is_absolute() and not given.startswith("~"):
+        hint = (f"the space address {given!r} (--space / COLLAB_SPACE) is relative to the current directory "
+                f"({Path.cwd()}): cd back to where it was made, or set COLLAB_SPACE to its absolute path")
+    else:
+        hint = (f"check the address (--space / COLLAB_SPACE) for a typo; only to start a new, empty space there: "
+                f"collab init {full} --task gsm8k")
+    raise NotFound(f"no collab space at {full} ({why})", hint=hint)
+
+
 def space_options(*, agent: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Add ``--space`` (and ``--agent``) and pass an opened :class:`Space` as ``space``."""
 
@@ -153,12 +185,14 @@ def space_options(*, agent: bool = True) -> Callable[[Callable[..., Any]], Calla
             if not space_url:
                 from ..errors import InvalidInput
 
-                raise InvalidInput("no space given", hint="pass --space PATH|s3://BUCKET/PREFIX or set COLLAB_SPACE")
+                raise InvalidInput("no space given", hint="pass --space PATH|s3://BUCKET/PREFIX|hf://buckets/NS/NAME "
+                                   "or set COLLAB_SPACE")
+            check_local_space(space_url)
             return func(*args, space=Space.open(space_url, agent=agent_id or None), **kwargs)
 
         wrapper = click.option(
             "--space", "space_url", envvar="COLLAB_SPACE", metavar="URL",
-            help="The space: a folder or s3://bucket/prefix [env: COLLAB_SPACE].",
+            help="The space: a folder, s3://bucket/prefix or hf://buckets/NS/NAME[/prefix] [env: COLLAB_SPACE].",
         )(wrapper)
         if agent:
             wrapper = click.option(

@@ -11,7 +11,7 @@ from ..domain.board.board import ThreadItem
 from ..domain.board.claims import Claim
 from ..domain.board.messages import Message
 from ..domain.refs import shown
-from ..domain.timefmt import format_duration, frontmatter_time
+from ..domain.timefmt import exact_time, format_duration
 from ..errors import InvalidInput
 from ..space import Space
 from .app import cli, echo_json, format_option, note, space_options, split_values
@@ -78,11 +78,14 @@ def _emit_thread(items: list[ThreadItem], fmt: str) -> None:
 @click.option("--body", help="The message text (markdown).")
 @click.option("--body-file", type=click.Path(exists=True, dir_okay=False, allow_dash=True),
               help="Read the text from a file ('-' for stdin).")
+@click.option("--broadcast", is_flag=True,
+              help="Organizers: to everyone; it lands in every agent's inbox (until answered or acknowledged) "
+              "and in the digest.")
 @format_option("human", "json")
 def post(space: Space, type_: str, topic: str | None, refs: tuple[str, ...], body: str | None,
-         body_file: str | None, fmt: str) -> None:
+         body_file: str | None, broadcast: bool, fmt: str) -> None:
     """Post a message to the board (the body from --body, --body-file or stdin)."""
-    message = space.post(type_, _read_body(body, body_file), topic=topic, refs=split_values(refs))
+    message = space.post(type_, _read_body(body, body_file), topic=topic, refs=split_values(refs), broadcast=broadcast)
     if fmt == "json":
         echo_json(message.to_dict())
     else:
@@ -208,26 +211,32 @@ def claim(space: Space, scope: str, duration: str | None, note_text: str, force:
                    "message": result.message.file})
         return
     verb = "renewed" if result.renewed else "claimed"
-    click.echo(f"{verb} {c.scope!r} until {frontmatter_time(c.expires)} ({result.message.file})")
+    left = format_duration(c.expires - space.clock())
+    click.echo(f"{verb} {c.scope!r} until {exact_time(c.expires)} ({result.message.file})")
+    note(f"it expires in {left} unless you claim it again")
     if result.contested:
         held = next(x for x in space.claims() if x.slug == c.slug and x.status == "active")
-        note(f"contested: {held.agent} holds it until {frontmatter_time(held.expires)}")
+        note(f"contested: {held.agent} holds it until {exact_time(held.expires)}")
 
 
 @cli.command()
 @space_options()
 @click.argument("scope")
-def release(space: Space, scope: str) -> None:
+@format_option("human", "json")
+def release(space: Space, scope: str, fmt: str) -> None:
     """Release your claim on SCOPE."""
     c = space.release(scope)
+    if fmt == "json":
+        echo_json(c.to_dict(space.clock()))
+        return
     click.echo(f"released {c.scope!r}")
 
 
 def _claim_row(c: Claim, now: datetime) -> str:
     if c.ended is None:
-        when = f"in {format_duration(c.expires - now)} ({frontmatter_time(c.expires)})"
+        when = f"in {format_duration(c.expires - now)} ({exact_time(c.expires)})"
     else:
-        when = f"{format_duration(now - c.ended)} ago ({frontmatter_time(c.ended)})"
+        when = f"{format_duration(now - c.ended)} ago ({exact_time(c.ended)})"
     return f"{c.scope[:30]:<30} {c.agent:<16} {c.status:<9} {when:<36} {format_duration(now - c.since)}"
 
 
@@ -265,13 +274,19 @@ def digest(space: Space, fmt: str) -> None:
 @cli.command()
 @space_options(agent=False)
 @format_option("human", "json")
-def doctor(space: Space, fmt: str) -> None:
+@click.option("--abort-uploads", is_flag=True, help="Abort the stale incomplete uploads (killed pushes) first.")
+@click.option("--older-than", default="1h", show_default=True, metavar="DURATION",
+              help="An incomplete upload older than this is stale.")
+def doctor(space: Space, fmt: str, abort_uploads: bool, older_than: str) -> None:
     """Check the space: board files every read skips, refs to missing messages, unusable results,
-    verdicts and registrations, agents whose clocks are off, packs that disagree with their files.
+    verdicts and registrations, agents whose clocks are off, packs that disagree with their files,
+    incomplete uploads that killed pushes left (`--abort-uploads` removes them).
 
     Exits 1 when it finds a problem, so that a script can gate on it.
     """
-    problems = space.doctor()
+    for key in space.abort_uploads(older_than) if abort_uploads else []:
+        note(f"aborted an incomplete upload of {key}")
+    problems = space.doctor(uploads_older_than=older_than)
     if fmt == "json":
         echo_json([p.to_dict() for p in problems])
     else:

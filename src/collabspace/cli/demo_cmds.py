@@ -11,8 +11,10 @@ from typing import Any
 import click
 
 from ..demo import build_demo, continue_live, summary
-from ..errors import CollabError
+from ..domain import paths
+from ..errors import CollabError, Conflict
 from .app import cli, note
+from .serve_cmds import check_port
 
 
 def _dashboard(directory: str) -> Callable[..., Any]:
@@ -45,9 +47,25 @@ def demo(directory: Path, no_serve: bool, host: str, port: int) -> None:
     self-reported score, and one leaked result that an organizer invalidates,
     with the result built on it flagged. While the dashboard runs, the agents
     carry on for a minute: one more baseline is proposed, scored and reported.
+
+    Run again on a DIR that already holds the demo, it serves that space.
     """
     where = shlex.quote(str(directory))
     serve = None if no_serve else _dashboard(where)
+    if serve is not None:
+        check_port(host, port, retry=f"collab demo {where}")  # before anything is built
+    full = directory.expanduser().resolve()
+    if (full / paths.SPEC).is_file():
+        if serve is None:
+            raise Conflict(f"{full} already holds a collab space (the demo, built before?); nothing was built",
+                           hint=f"serve it: collab serve {where}, or build a new one: collab demo ./demo-space-2")
+        note(f"{full} already holds a collab space (the demo, built before?): serving it, as collab serve {where} does")
+        serve(str(full), host, port, open_browser=False)
+        return
+    first = next(iter(sorted(full.iterdir())), None) if full.is_dir() else None
+    if first is not None:
+        raise Conflict(f"{full} holds other files (e.g. {first.name}) and no collab space; nothing was built",
+                       hint="give the demo a new folder: collab demo ./demo-space-2")
     space = build_demo(str(directory))
     facts = summary(space)
     agents = ", ".join(f"{a['id']} ({a['model']}, {a['harness']})" for a in facts["agents"])

@@ -18,13 +18,15 @@ from .app import cli, space_options
 @click.option("--allow-host", "allow_hosts", multiple=True, metavar="HOST",
               help="With --http, also answer requests for this Host name (NAME or NAME:PORT; repeat).")
 @click.option("--root", type=click.Path(exists=True, file_okay=False), metavar="DIR",
-              help="The only folder push, pull and submit may touch (default with --http: the current directory; "
+              help="The only folder push, pull, submit and score may touch (default with --http: the current directory; "
               "with stdio: no limit, the server is your own process).")
 def mcp_cmd(space: Space, http_port: int | None, host: str, allow_hosts: tuple[str, ...], root: str | None) -> None:
     """Serve the space as MCP tools for Claude Code, Codex and other agents (stdio by default).
 
-    Tools: digest, join, read, post, search, claim, release, claims, submit,
-    leaderboard, artifacts, push, pull. They act as --agent.
+    Tools: digest, join, read, post, search, inbox, claim, release, claims, submit,
+    score, leaderboard, invalidate, compare, artifacts, push, pull; they act as --agent.
+    Also a digest resource (collab://digest) and a "start" prompt. With --http it prints
+    its URL when it starts.
 
     Over --http, the server listens on loopback only, answers only its own Host names
     (--allow-host adds one) and confines the file tools to --root: absolute paths, '..'

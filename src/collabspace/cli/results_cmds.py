@@ -106,9 +106,13 @@ def artifacts_cmd(space: Space, owner: str | None, kind: str | None, fmt: str) -
 @cli.command()
 @space_options()
 @click.argument("key")
-def rm(space: Space, key: str) -> None:
+@format_option("human", "json")
+def rm(space: Space, key: str, fmt: str) -> None:
     """Delete one of your own artifacts (a file, or a folder with everything in it)."""
     deleted = space.delete_artifact(key)
+    if fmt == "json":
+        echo_json({"deleted": deleted})
+        return
     note(f"deleted {len(deleted)} file(s)")
 
 
@@ -126,14 +130,22 @@ def rm(space: Space, key: str) -> None:
 @click.option("--field", "fields", multiple=True, metavar="KEY=VALUE", help="A task field (repeat).")
 @click.option("--refs", multiple=True, metavar="FILE", help="A message or result this builds on (repeat, or comma-separate).")
 @click.option("--artifacts", "artifact_keys", multiple=True, metavar="KEY", help="An artifact behind it (repeat, or comma-separate).")
+@click.option("--negative", is_flag=True,
+              help="A dead end: an approach that did not work, recorded so nobody repeats it (say why in --notes). "
+              "Listed in the digest and labelled on the leaderboard; never ranked.")
 @format_option("human", "json")
 def submit(space: Space, experiment: str, score: str | None, predictions: Path | None, name: str | None,
            model: str | None, notes: str | None, track: str | None, fields: tuple[str, ...], refs: tuple[str, ...],
-           artifact_keys: tuple[str, ...], fmt: str) -> None:
-    """Store a result in artifacts/results/ and regenerate LEADERBOARD.md."""
+           artifact_keys: tuple[str, ...], negative: bool, fmt: str) -> None:
+    """Store a result in artifacts/results/ and regenerate LEADERBOARD.md.
+
+    A self-reported --score must lie in the metric's range (collab.toml [metric]
+    min/max; GSM8K: 0 to 1); an empty predictions file is refused.
+    """
     done = space.submit(
         experiment, score=score, predictions=predictions.read_bytes() if predictions else None, name=name,
         model=model, notes=notes, track=track, fields=fields, refs=split_values(refs), artifacts=split_values(artifact_keys),
+        negative=negative,
     )
     if fmt == "json":
         echo_json(done.to_dict())
@@ -146,7 +158,8 @@ def submit(space: Space, experiment: str, score: str | None, predictions: Path |
         )
     if fmt == "human":
         counts = f" ({done.report.correct}/{done.report.total})" if done.report else ""
-        note(f"{done.status}: {space.spec.metric.name} {done.score:.6g}{counts}; LEADERBOARD.md regenerated")
+        dead = "dead end, " if done.negative else ""
+        note(f"{dead}{done.status}: {space.spec.metric.name} {done.score:.6g}{counts}; LEADERBOARD.md regenerated")
 
 
 @cli.command()
@@ -179,6 +192,7 @@ def _human(board: Leaderboard) -> None:
         for r in section.rows:
             rank = str(r.rank) if r.rank is not None else "-"
             extra = f"  [{r.reason}]" if r.reason else f"  [⚠ {r.flag}]" if r.flag else ""
+            extra = ("  [dead end]" if r.negative else "") + extra + (f"  [{r.reinstated}]" if r.reinstated else "")
             click.echo(f"{rank:>4}  {r.agent_id:<20} {r.score_text:>10}  {r.status:<14} {r.date:<16}  {r.experiment}{extra}")
 
 
@@ -204,14 +218,28 @@ def leaderboard(space: Space, write: bool, fmt: str) -> None:
 @cli.command()
 @space_options()
 @click.argument("result")
-@click.option("--reason", required=True, help="Why the result is invalid.")
-def invalidate(space: Space, result: str, reason: str) -> None:
-    """Record that RESULT is invalid (owner or organizer only); work that builds on it gets flagged."""
-    verdict = space.invalidate(result, reason)
-    click.echo(verdict.key)
+@click.option("--reason", required=True, help="Why the result is invalid (with --reverse: why the verdict was wrong).")
+@click.option("--reverse", is_flag=True,
+              help="Organizers: reverse a mistaken verdict. Verdicts stay as they were; a later one "
+              "(action: reinstate) supersedes it, and the leaderboard shows it with its reason.")
+@format_option("human", "json")
+def invalidate(space: Space, result: str, reason: str, reverse: bool, fmt: str) -> None:
+    """Record that RESULT is invalid (owner or organizer only); work that builds on it gets flagged.
+
+    With --reverse an organizer reinstates it: a new, immutable verdict that supersedes the
+    one that made it invalid. The leaderboard applies the latest entitled verdict.
+    """
+    verdict = space.invalidate(result, reason, reverse=reverse)
     board = space.leaderboard()
     flagged = [k for k, f in board.flagged.items() if f.root == verdict.result]
-    note(f"{verdict.result} is invalid; {len(flagged)} result(s)/message(s) that build on it are flagged")
+    if fmt == "json":
+        echo_json({**verdict.to_dict(), "flagged": sorted(flagged)})
+        return
+    click.echo(verdict.key)
+    if reverse:
+        note(f"{verdict.result} is reinstated ({verdict.describe()}; supersedes {verdict.supersedes})")
+    else:
+        note(f"{verdict.result} is invalid; {len(flagged)} result(s)/message(s) that build on it are flagged")
 
 
 @cli.command()

@@ -2,11 +2,39 @@
 
 from __future__ import annotations
 
+import errno
+import shlex
+import socket
+
 import click
 
-from ..errors import InvalidInput, require_extra
+from ..errors import Conflict, InvalidInput, require_extra
 from ..space import Space
-from .app import cli
+from .app import check_local_space, cli
+
+
+def check_port(host: str, port: int, *, retry: str) -> None:
+    """Refuse, with one error and a hint, a port another program listens on (before the server starts,
+    which would otherwise print its own traceback-like ``[Errno 98]`` and exit 3).
+
+    Args:
+        retry: the command to suggest with another port, without ``--port``.
+
+    Raises:
+        Conflict: the address is in use.
+    """
+    if port == 0:
+        return  # the system picks a free one
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server sets it
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                return  # anything else is the server's to report
+            raise Conflict(f"port {port} on {host} is in use (another dashboard or program listens there)",
+                           hint=f"stop it, or pick another port: {retry} --port {port + 1}") from None
 
 
 @cli.command(name="serve")
@@ -41,6 +69,8 @@ def serve_command(space_arg: str | None, space_url: str | None, host: str, port:
 
     check_bind(host)  # before reading anything: one error line and a hint
     host_allow_list(host, allow_hosts)
+    check_local_space(url)
     space = Space.open(url)
     space.spec  # noqa: B018 -- fail with the usual error before starting a server on nothing
+    check_port(host, port, retry=f"collab serve {shlex.quote(url)}")
     serve(space, host, port, open_browser=open_browser, refresh=refresh, allow_hosts=allow_hosts)

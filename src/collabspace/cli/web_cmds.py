@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -10,6 +11,14 @@ from ..errors import Conflict, InvalidInput
 from ..space import Space
 from ..web.export import export_space_files, hub_bucket_url
 from .app import cli, human_size, note, space_options
+
+
+def _namespace(bucket_url: str) -> str | None:
+    """The Hub namespace in a bucket URL (``https://huggingface.co/buckets/NS/NAME...``), if it is one."""
+    if "/buckets/" not in bucket_url:
+        return None
+    namespace = bucket_url.split("/buckets/", 1)[1].split("/", 1)[0]
+    return namespace if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", namespace) else None
 
 
 @cli.command(name="export-space")
@@ -47,9 +56,8 @@ def export_space(space: Space, directory: Path, bucket_url: str | None, title: s
         target.write_bytes(data)
         click.echo(f"{human_size(len(data)):>9}  {target}")
     note(f"\nThe page reads {url}")
-    hf_url = hub_bucket_url(space.url)
-    namespace = hf_url.split("/buckets/", 1)[1].split("/", 1)[0] if hf_url else "NS"
-    repo = f"{namespace}/{space.spec.task.id}-leaderboard"
+    namespace = _namespace(hub_bucket_url(space.url) or url)
+    repo = f"{namespace or 'NS'}/{space.spec.task.id}-leaderboard"
     note("Publish it as a static Space:")
     note(f"  hf repos create {repo} --type space --sdk static")
     note(f"  hf upload {repo} {directory} . --type space")

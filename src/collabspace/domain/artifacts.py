@@ -9,17 +9,18 @@ agent's artifact cannot be overwritten; deleting checks the owner and refuses.
 
 **Creating a name is create-only.** A push that finds the name free creates it so that
 exactly one of several concurrent pushes wins and the others are told (a Conflict with a
-hint), unless they hold the very same bytes, which is the same artifact and a success:
-
-- a single file up to :attr:`Store.part_size` is written create-only itself;
-- a folder, or a file large enough for a multipart upload (which S3 cannot write
-  create-only), is claimed by its **manifest**, written create-only *before* any byte of
-  content: ``{folder}/.collab-manifest.json`` or ``{file}.collab-manifest.json``, which
-  lists every file with its size and SHA-256. A push that loses the claim, or that
-  arrives while the winner is still uploading, compares its files with the manifest:
-  the same content resumes the upload, other content is refused. ``--replace`` rewrites
-  the manifest after its uploads. Manifests are not artifacts: listings and pulls skip them.
-  On the Hub, whose create-only writes are not atomic, the claim is best-effort.
+hint), unless they hold the very same bytes, which is the same artifact and a success.
+One mechanism decides for every shape and size (a small file racing a large one under the
+same name included): the name is claimed by its **manifest**, written create-only *before*
+any byte of content: ``{folder}/.collab-manifest.json`` or ``{file}.collab-manifest.json``,
+which lists every file with its size and SHA-256. (A multipart upload cannot be written
+create-only on S3, so the content itself could not decide.) A push that loses the claim, or
+that arrives while the winner is still uploading, compares its files with the manifest: the
+same content resumes the upload, other content is refused. The winner of a small file then
+writes it create-only too, so a writer that claims no manifest (an older version) cannot
+slip in. ``--replace`` rewrites the manifest after its uploads. Manifests are not
+artifacts: listings and pulls skip them. On the Hub, whose create-only writes are not
+atomic, the claim is best-effort.
 
 **Interrupted transfers clean up.** During a push or a pull in the main thread, SIGINT
 and SIGTERM stop the transfer at the next chunk; a multipart upload stopped so is
@@ -51,13 +52,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import AlreadyExists, CollabError, Conflict, InvalidInput, NotFound, StoreError
-from ..storage import ObjectInfo, Store, check_key
+from ..storage import ObjectInfo, Store, Upload, check_key
 from . import paths
+from .problems import Problem
+from .timefmt import format_duration, parse_duration
 
 CODE_SUFFIXES = frozenset({".py", ".sh", ".ipynb", ".js", ".ts", ".r", ".jl", ".rs", ".go", ".c", ".cpp", ".cu", ".toml", ".yaml", ".yml", ".cfg"})
 _DOUBLE = (".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst")
@@ -523,11 +526,7 @@ def push(
     report = PushReport(key=root, folder=folder)
     bar = progress or _Quiet()
     with _interruptible() as stop:
-        advance = _guarded(stop, bar.advance)
-        if not folder and src.stat().st_size <= store.part_size:
-            _push_small(store, root, src, replace, report, bar, advance)
-        else:
-            _push_claimed(store, agent, root, folder, local, replace, report, bar, advance, workers)
+        _push_claimed(store, agent, root, folder, local, replace, report, bar, _guarded(stop, bar.advance), workers)
     return report
 
 
@@ -536,51 +535,25 @@ def _exists_conflict(key: str) -> Conflict:
                     hint="pass --replace to overwrite your own artifact, or push under a new --name")
 
 
-def _push_small(store: Store, root: str, src: Path, replace: bool, report: PushReport, bar: Progress,
-                advance: Callable[[int], None]) -> None:
-    """A single file of one request: written create-only when the name is free."""
-    info = _head(store, root)
-    if info is None:
-        data = src.read_bytes()
-        bar.start(len(data), 1)
-        try:
-            store.put(root, data, create_only=True)
-        except AlreadyExists:  # created since we looked: by another process, or by our own lost response
-            info = _head(store, root)
-            if info is not None and same_content(store, info, src):
-                report.skipped.append(root)
-                return
-            raise _lost_race(root, None, False) from None
-        advance(len(data))
-        report.uploaded, report.bytes_sent, report.created = [root], len(data), True
-        return
-    if same_content(store, info, src):
-        report.skipped.append(root)
-        return
-    if not replace:
-        raise _exists_conflict(root)
-    size = src.stat().st_size
-    bar.start(size, 1)
-    store.put_files([(root, src)], progress=advance)
-    report.uploaded, report.bytes_sent = [root], size
-    with contextlib.suppress(NotFound):  # a manifest from when it was large would no longer describe it
-        store.delete(manifest_key(root, False))
-
-
 def _push_claimed(store: Store, agent: str, root: str, folder: bool, local: list[tuple[str, Path]], replace: bool,
                   report: PushReport, bar: Progress, advance: Callable[[int], None], workers: int) -> None:
-    """A folder, or a file for a multipart upload: a new name is claimed by writing its manifest create-only."""
+    """Push a file of any size or a folder; a new name is claimed by writing its manifest create-only.
+
+    What is there (the content, and the manifest: a folder's inside it, a file's beside it) comes from
+    one listing of a folder, two HEADs for a file. A name with neither is new, and only the
+    create-only manifest decides who gets it, whatever the sizes of the racing pushes.
+    """
     mkey = manifest_key(root, folder)
     if folder:
         remote = {i.key: i for i in store.list(root + "/")}
         has_manifest = remote.pop(mkey, None) is not None
-        manifest = read_manifest(store, root, folder) if has_manifest else None
     else:
         info = _head(store, root)
         remote = {root: info} if info else {}
-        manifest = read_manifest(store, root, folder)
+        has_manifest = _head(store, mkey) is not None
+    manifest = read_manifest(store, root, folder) if has_manifest else None
     mine = _local_manifest(local)
-    if not remote and manifest is None:
+    if not remote and not has_manifest:
         try:
             store.put(mkey, _manifest_bytes(root, agent, mine), create_only=True)
             report.created = True
@@ -611,7 +584,19 @@ def _push_claimed(store: Store, agent: str, root: str, folder: bool, local: list
         extra = sorted(set(remote) - {k for k, _ in local}) if replace and folder else []
     total = sum(mine[k]["size"] for k, _ in changed)
     bar.start(total, len(changed))
-    store.put_files(changed, progress=advance, workers=workers)
+    if report.created and not folder and total <= store.part_size:
+        # One request, create-only too: a writer that does not claim by manifest (an older version) cannot
+        # have written this name since our listing without one of us being told.
+        data = local[0][1].read_bytes()
+        try:
+            store.put(root, data, create_only=True)
+        except AlreadyExists:
+            with contextlib.suppress(NotFound):
+                store.delete(mkey)
+            raise _lost_race(root, None, False) from None
+        advance(len(data))
+    else:
+        store.put_files(changed, progress=advance, workers=workers)
     report.uploaded = [k for k, _ in changed]
     report.bytes_sent = total
     for key in extra:
@@ -650,6 +635,47 @@ def delete(store: Store, agent: str, key: str) -> list[str]:
             store.delete(manifest_key(root, False))
     content = [k for k in keys if not is_manifest(k)]
     return content or keys
+
+
+# -- unfinished uploads -------------------------------------------------------------------------------
+#: An incomplete upload older than this is stale: no push runs that long between two parts.
+STALE_UPLOAD = timedelta(hours=1)
+
+
+def stale_age(text: str | timedelta) -> timedelta:
+    """``--older-than``: a duration (``1h``, ``30m``, ``2d``), at most a year.
+
+    Raises:
+        InvalidInput: not a positive duration, or longer than a year.
+    """
+    if isinstance(text, timedelta):
+        return text
+    return parse_duration(text, maximum=timedelta(days=365), what="--older-than",
+                          hint="e.g. --older-than 1h (an upload older than that is stale)")
+
+
+def stale_uploads(store: Store, older_than: timedelta = STALE_UPLOAD) -> list[Upload]:
+    """The space's incomplete multipart uploads (on a folder: unfinished staging files) older than ``older_than``.
+
+    An interrupted push aborts its own; these are what pushes killed outright (``kill -9``, a lost
+    machine) left behind, invisible to listings but stored (and billed) until aborted.
+    """
+    return store.stale_uploads("", older_than=older_than)
+
+
+def upload_problems(uploads: list[Upload]) -> list[Problem]:
+    """``collab doctor``'s lines for stale uploads."""
+    out = []
+    for u in uploads:
+        age = f"started {format_duration(u.age)} ago" if u.age is not None else "of unknown age"
+        out.append(Problem(u.key, f"an incomplete upload {age} (upload {u.upload_id[:16]}), left by a push "
+                                  "that died; abort it with: collab doctor --abort-uploads"))
+    return out
+
+
+def abort_stale_uploads(store: Store, older_than: timedelta = STALE_UPLOAD) -> list[Upload]:
+    """Abort every stale upload (see :func:`stale_uploads`); returns those aborted (not those gone meanwhile)."""
+    return [u for u in stale_uploads(store, older_than) if store.abort_upload(u.key, u.upload_id)]
 
 
 # -- pull -------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ the same rules and the same output.
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -53,6 +54,35 @@ def _lenient_timestamp(loader: SafeConstructor, node: ScalarNode) -> Any:
         return node.value
 
 
+_STR, _SEQ, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+#: YAML's implicit resolvers by a plain scalar's first character, the wildcard ones appended (see :func:`_resolve`).
+_IMPLICIT: dict[str, tuple[tuple[str, Any], ...]] = {
+    first: tuple(found) + tuple(yaml.resolver.Resolver.yaml_implicit_resolvers.get(None, []))
+    for first, found in yaml.resolver.Resolver.yaml_implicit_resolvers.items() if first is not None}
+_WILDCARD = tuple(yaml.resolver.Resolver.yaml_implicit_resolvers.get(None, []))
+
+
+#: Tags of short plain scalars already resolved (keys, agent ids, types repeat in every header); bounded.
+_RESOLVED: dict[str, str] = {}
+_RESOLVED_MAX, _RESOLVED_CHARS = 4096, 40
+
+
+def _resolve(self: Any, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+    """PyYAML's ``BaseResolver.resolve`` for a loader without path resolvers (ours have none), without
+    its per-call list building, and remembering short plain scalars: the composer calls it for every node,
+    and a plain scalar's tag depends on its text alone."""
+    if kind is ScalarNode:
+        if not implicit[0]:
+            return _STR
+        tag = _RESOLVED.get(value)
+        if tag is None:
+            tag = next((t for t, regexp in _IMPLICIT.get(value[:1], _WILDCARD) if regexp.match(value)), _STR)
+            if len(value) <= _RESOLVED_CHARS and len(_RESOLVED) < _RESOLVED_MAX:
+                _RESOLVED[value] = tag
+        return tag
+    return _MAP if kind is MappingNode else _SEQ
+
+
 class PyLoader(yaml.SafeLoader):
     """The pure-Python parser. Its composer recurses, so it counts the depth as it goes."""
 
@@ -76,6 +106,8 @@ for _cls in (PyLoader, CLoader):
     if _cls is not None:
         _cls.add_constructor("tag:yaml.org,2002:int", _bounded_int)
         _cls.add_constructor("tag:yaml.org,2002:timestamp", _lenient_timestamp)
+        assert not _cls.yaml_path_resolvers  # what _resolve assumes
+        _cls.resolve = _resolve  # type: ignore[method-assign]
 #: The loader :func:`parse` uses: libyaml's when installed, else the pure-Python one.
 Loader: type = CLoader or PyLoader
 
@@ -126,17 +158,94 @@ def _reason(exc: Exception) -> str:
     return str(exc).splitlines()[0]
 
 
+#: The run of `` -?:`` that starts each line, lines split as ``str.splitlines`` splits them.
+_LEADING = re.compile("(?:^|(?<=[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]))[ ?:-]+")
+
+
 def _plainly_bounded(block: str) -> bool:
     """True when the text alone shows the block has no aliases and cannot nest deeper than the bound:
     no ``*`` or ``&``, and fewer brackets plus indentation than :data:`MAX_DEPTH` levels (every level of
     nesting is a bracket or more indentation). The usual message header; anything else is walked."""
     if "*" in block or "&" in block:
         return False
-    indent = max((len(line) - len(line.lstrip(" -?:")) for line in block.splitlines()), default=0)
+    indent = max(map(len, _LEADING.findall(block)), default=0)
     return block.count("[") + block.count("{") + indent < MAX_DEPTH
 
 
+def _value(loader: SafeConstructor, node: Node) -> Any:
+    """The plain value of a composed node: what PyYAML's constructor and then :func:`_plain` give, built
+    directly for text, lists and mappings with text keys (nearly every header); any other node (numbers,
+    booleans, dates, null, merge keys, explicit tags) goes through the constructor and :func:`_plain`.
+    Recursion is bounded: the node has been checked to nest at most :data:`MAX_DEPTH` levels."""
+    tag = node.tag
+    kind = type(node)
+    if tag == _STR and kind is ScalarNode:
+        return node.value
+    if tag == _MAP and kind is MappingNode:
+        pairs = node.value
+        keys = {key.value for key, _ in pairs if key.tag == _STR and type(key) is ScalarNode}
+        if len(keys) != len(pairs):  # a merge key, a number, a key given twice: the constructor's way
+            return _plain(loader.construct_object(node, deep=True))
+        return {key.value: _value(loader, value) for key, value in pairs}
+    if tag == _SEQ and kind is SequenceNode:
+        return [_value(loader, item) for item in node.value]
+    return _plain(loader.construct_object(node, deep=True))
+
+
+#: A line of the simplest headers: ``key: value``, ``key:`` (a list follows, or nothing) or ``key: []``.
+_SIMPLE_LINE = re.compile(r"([a-z_][a-z0-9_]*):(?: (.*))?")
+#: A plain scalar YAML reads as the very text: printable ASCII without indicators (``#``, quotes, ``[``, ``&``,
+#: ``*``, ``!``, ``|``, ``>``...), neither starting with ``-``, ``?`` or ``:`` nor holding ``": "``.
+_SIMPLE_TEXT = re.compile(r"[A-Za-z0-9_./(][A-Za-z0-9 _.,/+()=~:-]*")
+
+
+def _simple_text(value: str) -> bool:
+    return (_SIMPLE_TEXT.fullmatch(value) is not None and value[-1] not in " :" and ": " not in value
+            and _resolve(None, ScalarNode, value, (True, False)) == _STR)
+
+
+def _simple(block: str) -> dict[str, Any] | None:
+    """The value of a header in the simplest form, which every header ``collab post`` writes takes: lines
+    ``key: text``, ``key: []`` and ``key:`` followed by ``- text`` items (or by nothing: ``None``), with text
+    keys given once and values that YAML reads as the text itself (not a number, a boolean, null or a date,
+    which :func:`_simple_text` asks YAML's own resolver). ``None`` for any other header, which YAML reads.
+    Nothing here nests or refers, so no bound can be broken; YAML is not needed to read it as YAML would."""
+    out: dict[str, Any] = {}
+    lines = block.split("\n")
+    i, n = 0, len(lines)
+    while i < n:
+        m = _SIMPLE_LINE.fullmatch(lines[i])
+        if m is None:
+            return None
+        key, value = m.group(1, 2)
+        if key in out or _resolve(None, ScalarNode, key, (True, False)) != _STR:
+            return None
+        i += 1
+        if value:
+            if value == "[]":
+                out[key] = []
+            elif _simple_text(value):
+                out[key] = value
+            else:
+                return None
+            continue
+        if value is not None:  # "key: " with nothing after the space
+            return None
+        items = []
+        while i < n and lines[i].startswith("- "):
+            if not _simple_text(lines[i][2:]):
+                return None
+            items.append(lines[i][2:])
+            i += 1
+        out[key] = items or None
+    return out
+
+
 def _load(block: str) -> Any:
+    """The block's plain value (``None`` for an empty document)."""
+    simple = _simple(block)
+    if simple is not None:
+        return simple
     loader = Loader(block)
     try:
         node = loader.get_single_node()
@@ -144,7 +253,7 @@ def _load(block: str) -> Any:
             return None
         if not _plainly_bounded(block):
             _check(node)
-        return loader.construct_document(node)
+        return _value(loader, node)
     finally:
         loader.dispose()
 
@@ -160,7 +269,7 @@ def parse(text: str | bytes) -> tuple[dict[str, Any], str]:
     """
     if isinstance(text, bytes):
         try:
-            text = text.decode("utf-8-sig")
+            text = text.decode("utf-8")  # a BOM is stripped below (the utf-8-sig codec is pure Python)
         except UnicodeDecodeError as exc:
             raise FrontmatterError("not UTF-8 text", hint="save the file as UTF-8") from exc
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
@@ -184,7 +293,7 @@ def parse(text: str | bytes) -> tuple[dict[str, Any], str]:
         meta = {}
     if not isinstance(meta, dict):
         raise FrontmatterError("frontmatter is not a set of 'key: value' lines", hint=_HINT)
-    return _plain(meta), body.strip("\n")
+    return meta, body.strip("\n")
 
 
 def dump(meta: dict[str, Any], body: str) -> str:

@@ -14,10 +14,13 @@
     artifacts/results/{name}_{agent}.json
     artifacts/results/{name}_{agent}.items.jsonl   per-item correctness of a scored result
     verdicts/{name}_{agent}~{by}.json    {by}'s invalidation verdict on that result (immutable, one per author)
+    verdicts/{name}_{agent}~{by}~{stamp}.json   a later verdict of {by}'s on it (a reinstatement, or again)
     verdicts/{name}_{agent}.json         the old layout: one verdict per result, its author in the file
     quarantine/{key}                     an object an organizer took out of the space (its bytes, as they were)
     quarantine/{key}.why.json            who quarantined it, when and why
     packs/{folder}/{first}~{last}~{n}~{digest}.json   derived bundles of old files (see domain/packs.py)
+    gateway/...                          the gateway's private state: token hashes, invites, idempotency
+                                         records, the audit log (never served, never client-written)
 """
 
 from __future__ import annotations
@@ -113,13 +116,26 @@ def pack_prefix(prefix: str) -> str:
     return PACKS + prefix.strip("/").replace("/", "-") + "/"
 
 
-def verdict_key(result: str, by: str | None = None) -> str:
+def verdict_key(result: str, by: str | None = None, stamp: str | None = None) -> str:
     """``verdicts/{name}_{agent}~{by}.json``: ``by``'s verdict on the result ``artifacts/results/{name}_{agent}.json``.
 
+    With ``stamp`` (``YYYYMMDD-HHmmss``), a later verdict of the same author on the same result (one that
+    reinstates it, or invalidates it again after a reinstatement): ``verdicts/{name}_{agent}~{by}~{stamp}.json``.
     Without ``by``, the old layout's single key per result, ``verdicts/{name}_{agent}.json`` (still read).
     """
     base = VERDICTS + result.rsplit("/", 1)[-1]
-    return base if by is None else f"{base.removesuffix('.json')}~{check_agent_id(by)}.json"
+    if by is None:
+        return base
+    key = f"{base.removesuffix('.json')}~{check_agent_id(by)}"
+    if stamp is not None:
+        if not VERDICT_STAMP.match(stamp):
+            raise InvalidInput(f"invalid verdict stamp {stamp!r}", hint="use the UTC time as YYYYMMDD-HHmmss")
+        key += f"~{stamp}"
+    return key + ".json"
+
+
+#: The stamp of a later verdict's key (``verdict_key(..., stamp=...)``).
+VERDICT_STAMP = re.compile(r"^\d{8}-\d{6}$")
 
 
 def quarantine_key(key: str) -> str:
@@ -130,3 +146,38 @@ def quarantine_key(key: str) -> str:
 def quarantine_record_key(key: str) -> str:
     """``quarantine/{key}.why.json``: the record of who quarantined ``key``, when and why."""
     return QUARANTINE + key + QUARANTINE_RECORD
+
+
+# -- the gateway's private part of the space (see collabspace.gateway) ----------------------------
+GATEWAY = "gateway/"
+GATEWAY_TOKENS = GATEWAY + "tokens/"
+GATEWAY_INVITES = GATEWAY + "invites/"
+GATEWAY_REQUESTS = GATEWAY + "requests/"
+GATEWAY_AUDIT = GATEWAY + "audit/"
+#: What no gateway client may write: the generated files, the spec, packs and the gateway's own state.
+DERIVED = (*GENERATED, PACKS, GATEWAY, QUARANTINE)
+
+
+def token_key(agent: str) -> str:
+    """``gateway/tokens/{agent}.json``: the hash of the token bound to ``agent``."""
+    return f"{GATEWAY_TOKENS}{check_agent_id(agent)}.json"
+
+
+def invite_key(invite: str) -> str:
+    """``gateway/invites/{id}.json``: an invite (its code's hash, uses, expiry)."""
+    return f"{GATEWAY_INVITES}{invite}.json"
+
+
+def invite_use_key(invite: str, n: int) -> str:
+    """``gateway/invites/{id}/{n}.json``: the ``n``-th use of an invite (create-only: one agent each)."""
+    return f"{GATEWAY_INVITES}{invite}/{n:05d}.json"
+
+
+def request_key(agent: str, digest: str) -> str:
+    """``gateway/requests/{agent}/{digest}.json``: the outcome of a write sent with an Idempotency-Key."""
+    return f"{GATEWAY_REQUESTS}{check_agent_id(agent)}/{digest}.json"
+
+
+def audit_key(stamp: str, replica: str, seq: int) -> str:
+    """``gateway/audit/{stamp}-{replica}-{seq}.jsonl``: one batch of audit records."""
+    return f"{GATEWAY_AUDIT}{stamp}-{replica}-{seq:06d}.jsonl"

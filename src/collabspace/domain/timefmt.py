@@ -1,7 +1,7 @@
 """Time formats of the protocol, and durations.
 
 * message filenames: ``YYYYMMDD-HHmmss`` (UTC)
-* frontmatter ``timestamp``: ``YYYY-MM-DD HH:mm UTC``
+* frontmatter ``timestamp``: ``YYYY-MM-DD HH:mm UTC`` (a claim's ``expires`` adds ``:ss`` when not on a minute)
 * result JSON ``timestamp``: ISO 8601 with ``Z``
 """
 
@@ -28,6 +28,13 @@ def file_stamp(dt: datetime) -> str:
 def frontmatter_time(dt: datetime) -> str:
     """``2026-04-25 14:30 UTC``: the template's frontmatter timestamp."""
     return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def exact_time(dt: datetime) -> str:
+    """:func:`frontmatter_time`, with the seconds when the time is not on a whole minute
+    (``2026-04-25 14:30:05 UTC``): claim expiries, which may be seconds away."""
+    dt = dt.astimezone(UTC)
+    return dt.strftime("%Y-%m-%d %H:%M UTC") if dt.second == 0 else dt.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def iso(dt: datetime) -> str:

@@ -27,6 +27,16 @@ def state_dir() -> Path:
     return Path(user_state_dir("collabspace"))
 
 
+def config_dir() -> Path:
+    """The user's settings (gateway tokens): ``$COLLAB_CONFIG_DIR`` or the platform's user config folder."""
+    override = os.environ.get("COLLAB_CONFIG_DIR")
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("collabspace"))
+
+
 def space_identity(url: str) -> str:
     """A short stable name for the space at ``url`` (an s3:// space's endpoint is part of its identity)."""
     identity = url

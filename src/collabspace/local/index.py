@@ -406,7 +406,8 @@ class BoardIndex:
             return 0
         keys = [m.key for m, _, _ in items]
         have: set[str] = set()
-        for start in range(0, len(keys), 500):
+        empty = db.execute("SELECT 1 FROM messages LIMIT 1").fetchone() is None  # a first read: nothing to skip
+        for start in range(0 if not empty else len(keys), len(keys), 500):
             chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
             have |= {k for (k,) in db.execute(f"SELECT key FROM messages WHERE key IN ({marks})", chunk)}
@@ -494,11 +495,14 @@ class BoardIndex:
             (up to ``limit`` of them, in board order, each with its arrival; how many more are new).
         """
         where, params = self._filters(type=type, agent=agent, not_agent=reader, arrived_after=cursor.after)
+        # Without a limit every new message is shown, in board order: no need to sort by arrival first.
+        order = "m.key" if limit is None else "m.arrival, m.key"
         with self._lock:
-            rows = self._db.execute(f"SELECT {_COLUMNS} FROM messages m {where} ORDER BY m.arrival, m.key",
-                                    params).fetchall()
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM messages m {where} ORDER BY {order}", params).fetchall()
         rows = [r for r in rows if r[1] not in cursor.seen]
-        shown = rows if limit is None else rows[:limit]
+        if limit is None:
+            return [_row_message(r) for r in rows], 0
+        shown = rows[:limit]
         return sorted((_row_message(r) for r in shown), key=lambda m: m.key), len(rows) - len(shown)
 
     def latest_arrival_of(self, agent: str) -> str | None:
@@ -510,6 +514,10 @@ class BoardIndex:
         """When the message with this filename arrived, if indexed."""
         row = self._query("SELECT arrival FROM messages WHERE file = ?", (file,))
         return row[0][0] if row else None
+
+    def keys_arrived_at(self, arrival: str) -> list[str]:
+        """The keys of the messages whose arrival is exactly ``arrival`` (one tick of the store's clock)."""
+        return [r[0] for r in self._query("SELECT key FROM messages WHERE arrival = ?", (arrival,))]
 
     def arrivals(self) -> list[tuple[str, str, str, int]]:
         """``(agent, key, arrival, provisional)`` of every message, for doctor's clock check."""
@@ -566,19 +574,25 @@ class BoardIndex:
                            " WHERE seq > ? AND seq NOT IN (SELECT rowid FROM fts WHERE rowid > ?)", (mark, mark))
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('fts_seq', ?)", (str(top),))
 
-    def addressed_to(self, agent: str, *, unanswered: bool = True, limit: int | None = None) -> list[Message]:
-        """Messages by others that ref one of ``agent``'s messages or mention ``@agent``, in board order;
+    def addressed_to(self, agent: str, *, unanswered: bool = True, limit: int | None = None,
+                     broadcasters: Iterable[str] = ()) -> list[Message]:
+        """Messages by others that ref one of ``agent``'s messages or mention ``@agent``, or are broadcasts
+        (frontmatter ``broadcast: true``) by one of ``broadcasters`` (the organizers), in board order;
         with ``unanswered``, only those no message of ``agent``'s refs."""
         answered = " AND NOT EXISTS (SELECT 1 FROM refs a JOIN messages am ON am.seq = a.src" \
                    " WHERE a.dst = m.key AND am.agent = ?1)" if unanswered else ""
+        senders = sorted(set(broadcasters))
+        broadcast = (f" OR (m.agent IN ({','.join('?' for _ in senders)}) AND m.extra LIKE '%broadcast%'"
+                     " AND lower(CAST(json_extract(m.extra, '$.broadcast') AS TEXT)) IN ('1', 'true', 'yes'))"
+                     if senders else "")
         sql = (
             f"SELECT {_COLUMNS} FROM messages m WHERE m.agent != ?1 AND ("
             " m.seq IN (SELECT r.src FROM refs r JOIN messages d ON d.key = r.dst WHERE d.agent = ?1)"
-            f" OR m.seq IN (SELECT src FROM mentions WHERE agent = ?1)){answered} ORDER BY m.key DESC"
+            f" OR m.seq IN (SELECT src FROM mentions WHERE agent = ?1){broadcast}){answered} ORDER BY m.key DESC"
         )
-        params: list[Any] = [agent]
+        params: list[Any] = [agent, *senders]
         if limit is not None:
-            sql += " LIMIT ?2"
+            sql += " LIMIT ?"
             params.append(_sql_limit(limit))
         return self._messages(sql, params)[::-1]
 
@@ -678,8 +692,13 @@ def _list_board(store: Store, after: str | None, now: datetime) -> list[ObjectIn
 
 
 def _arrival(info: ObjectInfo, now: datetime) -> str:
-    """The store's modification time of a listed object (the server's clock), else ``now``."""
-    return arrival_text(info.last_modified or now)
+    """The store's modification time of a listed object (the server's clock), else ``now``, as
+    :func:`~collabspace.local.cursors.arrival_text` writes it (through ``isoformat`` where that gives the
+    same text: a UTC time of a four-digit year; ``strftime`` costs several times more)."""
+    when = info.last_modified or now
+    if when.tzinfo is UTC and 1000 <= when.year:
+        return when.isoformat(timespec="microseconds")[:-6] + "Z"
+    return arrival_text(when)
 
 
 def _parse(info: ObjectInfo, data: bytes | None) -> Message | str | None:

@@ -14,10 +14,10 @@ Open a store from the address a user types with :func:`open_store`:
 from __future__ import annotations
 
 from ..errors import InvalidInput
-from .base import ObjectInfo, Store, check_key, key_problem
+from .base import ObjectInfo, Store, Upload, check_key, key_problem
 from .obstores import LocalStore, memory_store, s3_store
 
-__all__ = ["ObjectInfo", "Store", "check_key", "key_problem", "open_store", "space_kind"]
+__all__ = ["ObjectInfo", "Store", "Upload", "check_key", "key_problem", "open_store", "space_kind"]
 
 
 def space_kind(url: str) -> str:

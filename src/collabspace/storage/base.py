@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from ..errors import AlreadyExists, InvalidInput, NotFound, StoreError
@@ -33,6 +33,35 @@ class ObjectInfo:
     size: int
     last_modified: datetime | None = None
     etag: str | None = None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An incomplete multipart upload (or, on a folder, the staging file of an unfinished write)."""
+
+    key: str
+    #: The store's own id of the upload, given back to :meth:`Store.abort_upload`.
+    upload_id: str
+    initiated: datetime | None
+    #: How long ago it started, by the store's clock (the server's on S3, this machine's for a folder).
+    age: timedelta | None
+
+
+#: Content types ``mimetypes`` does not know (or knows otherwise), for the files a space holds.
+_CONTENT_TYPES = {".md": "text/markdown", ".json": "application/json", ".jsonl": "application/jsonl",
+                  ".toml": "application/toml", ".py": "text/x-python", ".txt": "text/plain"}
+
+
+def content_type(key: str) -> str:
+    """The Content-Type an object is stored with, guessed from its name as ``aws s3 cp`` guesses it
+    (``mimetypes``), with the space's own formats first; ``application/octet-stream`` when unknown."""
+    import mimetypes
+
+    name = key.rsplit("/", 1)[-1].lower()
+    suffix = name[name.rfind("."):] if "." in name else ""
+    if suffix in _CONTENT_TYPES:
+        return _CONTENT_TYPES[suffix]
+    return mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
 
 
 def key_problem(key: str) -> str | None:
@@ -270,6 +299,22 @@ class Store:
         """Yield the bytes of ``key`` in chunks (bytes-like), for downloads of any size. Raises NotFound."""
         return self._iter_get(check_key(key))
 
+    # -- unfinished uploads ----------------------------------------------------------------
+    def stale_uploads(self, prefix: str = "", *, older_than: timedelta = timedelta(0)) -> list[Upload]:
+        """Incomplete multipart uploads under ``prefix`` that started at least ``older_than`` ago, in key order.
+
+        A push that is killed outright (``kill -9``, a lost machine) cannot abort its uploads; their
+        parts stay on the server, billed, until someone aborts them (:meth:`abort_upload`). Stores
+        without multipart uploads have none (the default). Raises StoreError.
+        """
+        check_prefix(prefix)
+        return sorted(self._stale_uploads(prefix, older_than), key=lambda u: (u.key, u.upload_id))
+
+    def abort_upload(self, key: str, upload_id: str) -> bool:
+        """Abort the incomplete upload ``upload_id`` of ``key`` (one of :meth:`stale_uploads`); its parts are
+        deleted. Returns False if it was gone already (aborted or completed meanwhile). Raises StoreError."""
+        return self._abort_upload(check_key(key), upload_id)
+
     def close(self) -> None:
         """Release resources (connections); the default does nothing."""
 
@@ -324,3 +369,9 @@ class Store:
 
     def _iter_get(self, key: str) -> Iterator[bytes]:
         yield self._get(key)
+
+    def _stale_uploads(self, prefix: str, older_than: timedelta) -> list[Upload]:
+        return []
+
+    def _abort_upload(self, key: str, upload_id: str) -> bool:
+        return False

@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 
-from .base import ObjectInfo, Store
+from .base import ObjectInfo, Store, Upload
 
 #: Keys per listing page, as S3 and the Hub page them.
 LIST_PAGE = 1000
@@ -78,6 +78,14 @@ class CountingStore(Store):
     def _delete(self, key: str) -> None:
         self._tick("delete")
         self.inner.delete(key)
+
+    def _stale_uploads(self, prefix: str, older_than) -> list[Upload]:
+        self._tick("list")
+        return self.inner.stale_uploads(prefix, older_than=older_than)
+
+    def _abort_upload(self, key: str, upload_id: str) -> bool:
+        self._tick("delete")
+        return self.inner.abort_upload(key, upload_id)
 
     def odd_keys(self, prefix: str | None = None) -> list[tuple[str, str]]:
         """The inner store's odd keys (the listings that find them are the inner store's)."""

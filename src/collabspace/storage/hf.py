@@ -20,16 +20,32 @@ recent listings (see :class:`_Listings`) instead of paths, which saves its
 ``paths-info`` call (one API call per 1,000 paths); unknown keys go by path.
 
 For true create-only semantics on a Hugging Face bucket, use its S3-compatible
-endpoint with an ``s3://`` address instead (see the README).
+endpoint with an ``s3://`` address instead (see the README). The same goes for a
+stored Content-Type: the native API takes none (``batch_bucket_files`` adds
+``(source, path)`` pairs only, and the Hub serves a file by its name), while a write
+to the same bucket through its S3 endpoint sends one (:func:`~.base.content_type`).
 
-Rate limits: the Hub allows about 1,000 API calls per 5 minutes per user. A 429
-is retried after the wait the server asks for (``Retry-After``), and
-:meth:`put_many` sends many files in one ``batch_bucket_files`` call.
+Retries: ``huggingface_hub`` retries the bucket calls itself (``http_backoff`` around
+each page of ``list_bucket_tree``, around ``paths-info`` and the batch POST, and
+``hf_xet``'s own retries of the CAS/CDN requests of uploads and downloads), so those
+are made once here (:data:`LIBRARY_RETRIES`): retrying them again would multiply the
+attempts (6 x 6 = 36 tries of one listing). The calls the library makes once (the
+set-up's ``whoami``, ``create_bucket``, ``create_repo``, ...) are retried here on a
+429 (after the server's ``Retry-After``) and on a 5xx (exponential back-off with
+jitter), :data:`MAX_RETRIES` times.
+
+Rate limits: the Hub allows about 1,000 API calls per 5 minutes per user.
+:attr:`HFBucketStore.rate_limited` counts the rate-limit errors that reached this
+store, whether an HTTP 429 of the API or one that ``hf_xet`` reports from the
+Xet/CAS path (a message, not a response); :meth:`put_many` sends many files in one
+``batch_bucket_files`` call.
 """
 
 from __future__ import annotations
 
 import contextlib
+import random
+import re
 import tempfile
 import threading
 import time
@@ -43,6 +59,15 @@ from .base import ObjectInfo, Store, check_key
 
 MAX_RETRIES = 5
 MAX_WAIT_SECONDS = 300.0
+#: ``HfApi`` methods that retry on their own in ``huggingface_hub`` 2.4 (``utils/_http.http_backoff``: 429 and
+#: 5xx, 5 retries, ``Retry-After`` honoured; ``hf_xet``'s CAS client for the file contents): made once here.
+LIBRARY_RETRIES = frozenset({"list_bucket_tree", "get_bucket_paths_info", "batch_bucket_files",
+                             "download_bucket_files"})
+#: Statuses retried here (for the other methods): rate limits and the server's transient failures.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: How ``hf_xet`` (Rust, no HTTP response object) words a rate limit in its errors.
+_XET_RATE_LIMIT = re.compile(r"too many requests|rate[ -]?limit|(?:status|http|error|code)\W{0,12}429\b",
+                             re.IGNORECASE)
 
 #: The file objects of at most this many recent listings are remembered for downloads ...
 LISTINGS_KEPT = 16
@@ -144,13 +169,16 @@ class HFBucketStore(Store):
         bucket_id: ``namespace/name``.
         prefix: a folder inside the bucket that holds the space (may be empty).
         api: an ``HfApi`` (tests pass a fake with the same signatures).
-        sleep: how to wait before retrying a 429 (tests pass a recorder).
+        sleep: how to wait before retrying (tests pass a recorder).
+        jitter: a number in [0, 1) per back-off (tests pass a constant): a wait of ``w`` becomes
+            ``w * (0.5 + jitter())``, so that clients failing together do not retry together.
     """
 
     atomic_create = False
     native_start_after = False  # listings take a raw prefix; readers narrow it (the board lists by hour)
 
-    def __init__(self, bucket_id: str, prefix: str = "", *, api: Any = None, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, bucket_id: str, prefix: str = "", *, api: Any = None, sleep: Callable[[float], None] = time.sleep,
+                 jitter: Callable[[], float] = random.random) -> None:
         if api is None:
             hub = _import_hub()
             api = hub.HfApi()
@@ -159,7 +187,9 @@ class HFBucketStore(Store):
         self.prefix = prefix.strip("/")
         self.url = f"hf://buckets/{bucket_id}" + (f"/{self.prefix}" if self.prefix else "")
         self.sleep = sleep
+        self.jitter = jitter
         self.calls = 0  # HfApi method calls made, for reports and benchmarks
+        self.rate_limited = 0  # rate-limit errors that reached this store (API 429s and Xet/CAS ones)
         self._lock = threading.Lock()
         self._listings = _Listings()
 
@@ -171,22 +201,26 @@ class HFBucketStore(Store):
         return path[len(self.prefix) + 1 :] if self.prefix else path
 
     def _call(self, key: str, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Call ``api.method``, retrying 429s, and translate errors."""
-        for attempt in range(MAX_RETRIES + 1):
+        """Call ``api.method`` and translate errors; retry a 429 or 5xx only where the library does not
+        (:data:`LIBRARY_RETRIES`)."""
+        attempts = 1 if method in LIBRARY_RETRIES else MAX_RETRIES + 1
+        for attempt in range(attempts):
             with self._lock:
                 self.calls += 1
             try:
                 with _translate(self, key):
                     result = getattr(self.api, method)(*args, **kwargs)
-                    # listings are lazy iterators: drain them here so errors surface inside the retry
+                    # listings are lazy iterators: drain them here so errors surface inside the call
                     return list(result) if method in ("list_bucket_tree", "get_bucket_paths_info") else result
-            except _RateLimited as limited:
-                if attempt == MAX_RETRIES:
-                    raise StoreError(
-                        f"the Hub kept rate-limiting {method} on {self.url}",
-                        hint="the Hub allows about 1,000 API calls per 5 minutes per user; wait and retry",
-                    ) from limited.__cause__
-                self.sleep(limited.wait if limited.wait is not None else min(2.0**attempt, MAX_WAIT_SECONDS))
+            except _Transient as failure:
+                if failure.status == 429:
+                    with self._lock:
+                        self.rate_limited += 1
+                if attempt == attempts - 1:
+                    raise failure.give_up(self, key, method, retried=attempts > 1) from failure.__cause__
+                wait = failure.wait if failure.wait is not None else \
+                    min(2.0**attempt, MAX_WAIT_SECONDS) * (0.5 + self.jitter())
+                self.sleep(wait)
         raise AssertionError("unreachable")
 
     # -- primitives -------------------------------------------------------------------------
@@ -310,9 +344,22 @@ class HFBucketStore(Store):
         self._write([key], delete=[self._full(key)])
 
 
-class _RateLimited(Exception):
-    def __init__(self, wait: float | None) -> None:
-        self.wait = wait
+class _Transient(Exception):
+    """A failure worth retrying: a rate limit (429, also from hf_xet) or a server error (5xx)."""
+
+    def __init__(self, status: int, wait: float | None, first: str) -> None:
+        self.status, self.wait, self.first = status, wait, first
+
+    def give_up(self, store: HFBucketStore, key: str, method: str, *, retried: bool) -> StoreError:
+        """The error once the retries (ours, or the library's) are spent."""
+        tried = "retried here" if retried else "retried by huggingface_hub"
+        if self.status == 429:
+            return StoreError(
+                f"the Hub kept rate-limiting {method} on {store.url} ({tried})",
+                hint="the Hub allows about 1,000 API calls per 5 minutes per user; wait and retry")
+        return StoreError(f"Hub error on {key!r} in {store.url}: {self.first} ({tried})",
+                          hint="the Hub is failing on its side (HTTP 5xx); check status.huggingface.co, "
+                               "then retry")
 
 
 def _already(store: Store, key: str) -> AlreadyExists:
@@ -343,7 +390,11 @@ def _translate(store: HFBucketStore, key: str) -> Iterator[None]:
         name = type(exc).__name__
         first = (str(exc).strip().splitlines() or [name])[0]
         if status == 429:
-            raise _RateLimited(_retry_after(exc)) from exc
+            raise _Transient(429, _retry_after(exc), first) from exc
+        if status is None and not isinstance(exc, FileNotFoundError) and _XET_RATE_LIMIT.search(str(exc)[:2000]):
+            raise _Transient(429, None, first) from exc  # hf_xet's words for a CAS/CDN rate limit
+        if status in RETRY_STATUSES:
+            raise _Transient(status, _retry_after(exc), first) from exc
         if name == "BucketNotFoundError":
             raise NotFound(
                 f"bucket {store.bucket_id} not found (or not visible with your token)",
@@ -363,12 +414,14 @@ def _translate(store: HFBucketStore, key: str) -> Iterator[None]:
 class HubAdmin:
     """The Hub calls that set a space up: identity, bucket, static Space, Collection.
 
-    Uses the same retry-on-429 and error translation as :class:`HFBucketStore`.
+    Uses the same retries (429 and 5xx, for these calls the library makes once) and error translation as
+    :class:`HFBucketStore`.
     """
 
-    def __init__(self, api: Any = None, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, api: Any = None, *, sleep: Callable[[float], None] = time.sleep,
+                 jitter: Callable[[], float] = random.random) -> None:
         self.api = api if api is not None else _import_hub().HfApi()
-        self._caller = HFBucketStore("hub/admin", api=self.api, sleep=sleep)
+        self._caller = HFBucketStore("hub/admin", api=self.api, sleep=sleep, jitter=jitter)
 
     @property
     def calls(self) -> int:

@@ -101,6 +101,17 @@ def leaderboard(live: LiveSpace) -> dict[str, Any]:
     return {**lb.to_dict(), "leader": top[0].to_dict() if top else None, "version": live.version}
 
 
+def compare(live: LiveSpace, results: list[str]) -> dict[str, Any]:
+    """Verified results item by item (:meth:`Space.compare`): one gives a result page (its per-item
+    correctness), two or more also where they differ, the oracle and the majority vote.
+
+    Every result row is the leaderboard's own (rank, status, score_text), as on ``/api/leaderboard``.
+    """
+    if not results:
+        raise InvalidInput("no result named", hint="e.g. /api/compare?r=a_agent-01.json&r=b_agent-02.json")
+    return {**live.comparison(results).to_dict(), "metric": live.space.spec.metric.name, "version": live.version}
+
+
 def claims(live: LiveSpace) -> dict[str, Any]:
     """Live claims (active, contested) with time left, then the most recently ended ones."""
     now = live.space.clock()

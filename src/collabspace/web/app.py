@@ -6,6 +6,8 @@ Pages and their JSON twins (the same data the page shows)::
     /thread/{file}        /api/thread/{file}                       a message, what it answers, what answers it
     /search?q=WORDS       /api/search?q=WORDS                      full-text search of the board
     /leaderboard          /api/leaderboard                         every row, each result's time, best-so-far lines
+    /result/{file}        /api/result/{file}                       a verified result's per-item correctness
+    /compare?r=A&r=B      /api/compare?r=A&r=B                     verified results item by item, oracle, majority
     /claims               /api/claims                              live claims with time left, recently ended ones
     /agents               /api/agents                              registrations, last seen, posts and results
                           /api/stats                               the header: agents, messages, threads, best
@@ -62,7 +64,8 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
 _STATUS = {NotFound: 404, InvalidInput: 400, Conflict: 409}
 #: Control characters, taken out of the text this server prints on its terminal (cf. ``cli.app.terminal_text``).
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-PAGES = ("/", "/board", "/leaderboard", "/claims", "/agents", "/search", "/thread/{file:path}")
+PAGES = ("/", "/board", "/leaderboard", "/claims", "/agents", "/search", "/thread/{file:path}", "/result/{file:path}",
+         "/compare")
 
 
 def _status(exc: CollabError) -> int:
@@ -234,6 +237,8 @@ def create_app(space: Space | str, *, live: LiveSpace | None = None,
         Route("/api/search", endpoint(lambda r: api.search(live, r.query_params.get("q", ""),
                                                            limit=_int(r, "limit") or 50))),
         Route("/api/leaderboard", endpoint(lambda r: api.leaderboard(live))),
+        Route("/api/result/{file:path}", endpoint(lambda r: api.compare(live, [r.path_params["file"]]))),
+        Route("/api/compare", endpoint(lambda r: api.compare(live, r.query_params.getlist("r")))),
         Route("/api/claims", endpoint(lambda r: api.claims(live))),
         Route("/api/agents", endpoint(lambda r: api.agents(live))),
         Route("/api/stats", endpoint(lambda r: api.stats(live))),
@@ -251,7 +256,8 @@ def create_app(space: Space | str, *, live: LiveSpace | None = None,
         if request.url.path.startswith("/api/") or exc.status_code != 404:
             kind = "NotFound" if exc.status_code == 404 else "HTTPError"
             return JSONResponse({"error": exc.detail, "hint": "the API is listed at /api/board, /api/leaderboard, "
-                                 "/api/claims, /api/agents, /api/stats, /api/thread/FILE, /api/search?q=", "kind": kind},
+                                 "/api/claims, /api/agents, /api/stats, /api/thread/FILE, /api/search?q=, /api/result/FILE, "
+                                 "/api/compare?r=A&r=B", "kind": kind},
                                 status_code=exc.status_code)
         return HTMLResponse("<!doctype html><title>Not found</title><p>Not found. <a href='/'>Back to the board</a></p>",
                             status_code=404)
@@ -294,7 +300,10 @@ class BackgroundServer:
         self.live: LiveSpace = self.app.state.live
         if warm:
             self.live.refresh(force=True)
-        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        # proto IPPROTO_TCP: asyncio then sets TCP_NODELAY on accepted connections (with proto 0 it does not,
+        # and every response waits ~40 ms for a delayed ACK between its headers and its body)
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM,
+                                  socket.IPPROTO_TCP)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))
         shown = f"[{host}]" if ":" in host else host

@@ -25,6 +25,7 @@ from typing import Any
 
 from ..domain.setup.agents import Registration
 from ..domain.board.claims import Claim
+from ..domain.results.compare import Comparison
 from ..domain.results.leaderboard import Leaderboard
 from ..domain.board.messages import Message
 from ..space import Space
@@ -34,6 +35,8 @@ from .render import Rendered, render_body
 REFRESH_SECONDS = 1.0
 #: The same on stores that bill requests (S3, the Hub).
 REMOTE_REFRESH_SECONDS = 10.0
+#: Comparisons (result pages) kept per results version.
+COMPARISONS = 32
 
 
 def default_interval(url: str) -> float:
@@ -103,6 +106,7 @@ class LiveSpace:
         self.claims: list[Claim] = []
         self.registrations: list[Registration] = []
         self.error: Exception | None = None
+        self._compared: dict[tuple[str, tuple[str, ...]], Comparison] = {}
 
     def ensure(self) -> None:
         """Make sure there is a snapshot: with a background thread running, return at once; else refresh if due."""
@@ -147,6 +151,18 @@ class LiveSpace:
                 self.error = None
             except Exception as exc:  # noqa: BLE001 -- a store hiccup: keep the last snapshot, report it, retry
                 self.error = exc
+
+    def comparison(self, results: list[str]) -> Comparison:
+        """:meth:`Space.compare` of ``results``, kept while the results do not change (re-scoring each
+        per-item file costs tens of milliseconds; a page polls)."""
+        key = (self.results.version, tuple(results))
+        found = self._compared.get(key)
+        if found is None:
+            found = self.space.compare(results)
+            if len(self._compared) >= COMPARISONS:
+                self._compared.clear()
+            self._compared[key] = found
+        return found
 
     def rendered(self, message: Message) -> Rendered:
         """The message's body as safe HTML (cached: messages never change)."""

@@ -8,7 +8,7 @@ search, threads, doctor) list the whole board.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -25,6 +25,7 @@ from .messages import (
     Message,
     MessageFormatError,
     check_body,
+    is_broadcast,
     message_problems,
     message_filename,
     parse_filename,
@@ -197,7 +198,7 @@ class Board:
 
     def read_new(
         self, agent: str, *, type: str | None = None, author: str | None = None, limit: int | None = None,
-        after: str | None = None, peek: bool = False,
+        after: str | None = None, peek: bool = False, sync: bool = True,
     ) -> ReadResult:
         """What others posted that ``agent`` has not been shown; marks what is returned as shown.
 
@@ -208,7 +209,8 @@ class Board:
         it filters out stays new for the next plain read).
         """
         _check_limit(limit)
-        self.sync()
+        if sync:  # False: as of the last sync (the gateway's read view, refreshed in the background)
+            self.sync()
         cursor = self._cursor(agent, after)
         messages, remaining = self.index.unread(agent, cursor, type=type, agent=author, limit=limit)
         advance = type is None and author is None and after is None and not peek
@@ -226,7 +228,10 @@ class Board:
             if arrival is None:
                 raise NotFound(f"--after {name!r} is not a message on the board",
                                hint="pass the cursor a previous read printed, or a filename from collab read --all")
-            return Cursor(arrival, frozenset({paths.BOARD + name}))
+            # After the cursor in (arrival, key) order. Stores time arrivals to the second (S3, the Hub), so a
+            # message that arrived in the cursor's own second is after it when its key sorts after the cursor's.
+            key = paths.BOARD + name
+            return Cursor(_just_before(arrival), frozenset(k for k in self.index.keys_arrived_at(arrival) if k <= key))
         found = self.cursors.get(agent)
         if found is not None:
             return found
@@ -321,26 +326,34 @@ class Board:
         self.sync(full=True)
         return self.index.search(query, limit=limit)
 
-    def inbox(self, agent: str, *, all: bool = False, limit: int | None = None, sync: bool = True) -> list[Message]:
-        """Messages by others that ref ``agent``'s messages or mention ``@agent``, and that ``agent`` has
-        neither answered (a message of its refs them) nor acknowledged (:meth:`ack`); with ``all``,
-        every such message. Reading the board never empties the inbox."""
+    def inbox(self, agent: str, *, all: bool = False, limit: int | None = None, sync: bool = True,
+              broadcasters: Iterable[str] = ()) -> list[Message]:
+        """Messages by others that ref ``agent``'s messages, mention ``@agent`` or are broadcasts by one of
+        ``broadcasters`` (the organizers), and that ``agent`` has neither answered (a message of its refs
+        them) nor acknowledged (:meth:`ack`); with ``all``, every such message. Reading the board never
+        empties the inbox."""
         _check_limit(limit)
         if sync:
             self.sync(full=all)
-        found = self.index.addressed_to(agent, unanswered=not all)
+        found = self.index.addressed_to(agent, unanswered=not all, broadcasters=broadcasters)
         if not all:
             acked = self.cursors.acked(agent)
             found = [m for m in found if m.file not in acked]
         return found[-limit:] if limit else found
 
-    def ack(self, agent: str, files: list[str]) -> list[str]:
+    def broadcasts(self, organizers: Iterable[str], *, scan: int = 500) -> list[Message]:
+        """The organizers' broadcasts among each one's newest ``scan`` messages, in board order (no request)."""
+        found = [m for agent in sorted(set(organizers)) for m in self.index.messages(agent=agent, limit=scan)
+                 if is_broadcast(m)]
+        return sorted(found, key=lambda m: m.key)
+
+    def ack(self, agent: str, files: list[str], *, broadcasters: Iterable[str] = ()) -> list[str]:
         """Acknowledge inbox messages (they leave ``agent``'s inbox); an empty list acknowledges all of it.
 
         Raises:
             NotFound: a file is not a message on the board.
         """
-        names = [_file(f) for f in files] or [m.file for m in self.inbox(agent)]
+        names = [_file(f) for f in files] or [m.file for m in self.inbox(agent, broadcasters=broadcasters)]
         for name in names:
             parse_filename(name)
             if self.index.get(name) is None:
@@ -430,3 +443,8 @@ def _same_post_slot(key: str, new_key: str) -> bool:
 def _check_limit(limit: int | None) -> None:
     if limit is not None and limit < 1:
         raise InvalidInput(f"--limit must be at least 1, got {limit}", hint="e.g. --limit 20")
+
+
+def _just_before(arrival: str) -> str:
+    """A bound that sorts just below ``arrival`` and above every earlier arrival string."""
+    return arrival[:-1] + chr(ord(arrival[-1]) - 1) + "\uffff" if arrival else arrival

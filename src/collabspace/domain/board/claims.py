@@ -7,8 +7,8 @@ time by replaying the scope's claim messages in the order they reached the store
 
 * the earliest live claim on a scope holds it; later live claims by other
   agents are *contested* (posted with ``--force``, or lost a race);
-* a claim by an agent that already has a live claim on the scope renews it
-  (its expiry moves to the later one);
+* a claim by an agent that already has a live claim on the scope renews it:
+  its expiry becomes the renewal's, earlier or later (what the renewal message says);
 * a claim ends when its expiry passes or its agent releases it.
 
 Time comes from the store, never from a writer's clock: order and expiry go by *arrival*
@@ -18,25 +18,34 @@ by one clock) runs from its arrival. A clock hours ahead cannot expire the holde
 one minutes behind cannot jump the queue. Within one tick of the store's clock (a second
 on S3) the store cannot order two claims: the key decides, the same way on every machine.
 
+A claim's ``expires`` is a time (``2026-04-25 18:30 UTC``, to the second when it is not on a
+minute) or, in a hand-written claim, a duration (``2h``), counted from the claim's arrival. A
+claim message without a ``scope``, or with an ``expires`` that is neither, is reported by
+``collab doctor`` (:func:`claim_problems`).
+
 Scopes are compared by their slug, so ``LoRA sweep`` and ``lora-sweep`` are one scope.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ...errors import Conflict, InvalidInput
+from ...errors import Conflict, InvalidInput, StoreError
 from .. import paths
 from .board import Board
 from .messages import Message
-from ..timefmt import UTC, format_duration, frontmatter_time, parse_duration, parse_time
+from ..problems import Problem
+from ..timefmt import UTC, exact_time, format_duration, frontmatter_time, parse_duration, parse_time
 
 ACTIVE, CONTESTED, EXPIRED, RELEASED = "active", "contested", "expired", "released"
 #: The longest a claim may be asked for (``--for``); a longer one in a hand-written file is cut to it.
 MAX_CLAIM = timedelta(days=30)
+#: Pauses between the reads that decide a claim's outcome after it is posted (a read is idempotent).
+DECIDE_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0)
 
 
 @dataclass
@@ -65,10 +74,10 @@ class Claim:
             "agent": self.agent,
             "status": self.status,
             "since": frontmatter_time(self.since),
-            "expires": frontmatter_time(self.expires),
+            "expires": exact_time(self.expires),
             "age": format_duration(now - self.since),
-            "expires_in": format_duration(self.expires - now) if self.expires > now else None,
-            "ended": frontmatter_time(self.ended) if self.ended else None,
+            "expires_in": format_duration(self.expires - now) if self.ended is None and self.expires > now else None,
+            "ended": exact_time(self.ended) if self.ended else None,
             "renewals": self.renewals,
             "file": self.file,
             "files": self.files,
@@ -100,6 +109,44 @@ def _is_release(m: Message) -> bool:
     return value is True or str(value).strip().lower() in ("true", "yes", "1")
 
 
+def claim_length(m: Message, default: timedelta) -> tuple[timedelta, str | None]:
+    """How long a claim message asks for, and why its ``expires`` could not be read (``None``: it could).
+
+    ``expires`` as a time counts from the message's filename stamp (both the writer's clock); as a
+    duration (``2h``, ``90m``), from its arrival; missing or unreadable, ``default``.
+    """
+    value = m.extra.get("expires")
+    if value in (None, ""):
+        return default, None
+    written = parse_time(value)
+    if written is not None:
+        return written - m.stamp, None
+    if isinstance(value, str):
+        try:
+            return parse_duration(value, maximum=MAX_CLAIM * 100), None
+        except InvalidInput:
+            pass
+    shown = str(value)[:60]
+    return default, (f"expires {shown!r} is neither a time (2026-04-25 18:30 UTC) nor a duration (4h): "
+                     f"read as the default {format_duration(default)}")
+
+
+def claim_problems(messages: list[Message], default: timedelta) -> list[Problem]:
+    """Claim messages readers cannot use as written, for ``collab doctor``: no ``scope`` (the claim is
+    ignored: nobody can tell what it claims), or an ``expires`` that is neither a time nor a duration."""
+    out = []
+    for m in messages:
+        if m.type != "claim":
+            continue
+        scope = m.extra.get("scope")
+        if not isinstance(scope, str) or not scope_slug(scope):
+            out.append(Problem(m.key, "a claim without a scope: every reader ignores it; write the direction in "
+                                      "the frontmatter (scope: lora sweep), or use collab claim SCOPE"))
+        elif not _is_release(m) and (why := claim_length(m, default)[1]):
+            out.append(Problem(m.key, why))
+    return out
+
+
 def claim_states(messages: list[Message], *, now: datetime, default_duration: timedelta,
                  times: dict[str, datetime] | None = None,
                  order: Callable[[Message], Any] | None = None) -> list[Claim]:
@@ -110,14 +157,16 @@ def claim_states(messages: list[Message], *, now: datetime, default_duration: ti
     * the order is the messages' *arrival* (the store's modification time, see
       :attr:`Message.arrival`), then their key; a message without one (not yet listed) sorts by its stamp;
     * a claim's length is its ``expires`` minus its filename stamp (both on the writer's clock, so
-      the writer's skew cancels), counted from its arrival, and at most :data:`MAX_CLAIM`; without
-      ``expires`` it lasts ``default_duration``;
+      the writer's skew cancels), or its ``expires`` when that is a duration, counted from its arrival,
+      and at most :data:`MAX_CLAIM`; without a readable ``expires`` it lasts ``default_duration``;
+    * a renewal (a live claim's agent claims again) sets the expiry to the renewal's;
     * ``times`` places each message on the reader's clock (its arrival there; see
       :meth:`ClaimBook.states`), so ``now``, ``since``, ``expires`` and ``ended`` are all reader's-clock
       times. Without ``times``, a message's arrival is taken as is, else its stamp;
     * ``order`` replaces the sort key (the caller knows which arrivals are only provisional).
 
-    Claim messages without a ``scope`` (the template's free-form claims) are ignored.
+    Claim messages without a ``scope`` (the template's free-form claims) are ignored (and reported, see
+    :func:`claim_problems`).
     """
     live: dict[str, list[Claim]] = {}
     ended: list[Claim] = []
@@ -151,11 +200,10 @@ def claim_states(messages: list[Message], *, now: datetime, default_duration: ti
                 claims.remove(mine)
                 ended.append(mine)
             continue
-        written = parse_time(m.extra.get("expires"))
-        length = (written - m.stamp) if written is not None else default_duration
+        length, _ = claim_length(m, default_duration)
         expires = at + min(max(length, timedelta(0)), MAX_CLAIM)
         if mine is not None:
-            mine.expires = max(mine.expires, expires)
+            mine.expires = expires  # what the renewal says, shorter or longer
             mine.renewals += 1
             mine.files.append(m.file)
             continue
@@ -195,10 +243,10 @@ def holder(claims: list[Claim], scope: str) -> Claim | None:
     return next((c for c in claims if c.slug == slug and c.status == ACTIVE), None)
 
 
-def _ceil_minute(dt: datetime) -> datetime:
-    """Frontmatter times have minutes only: round up so a claim never ends before it was asked to."""
-    base = dt.replace(second=0, microsecond=0)
-    return base if base == dt else base + timedelta(minutes=1)
+def _ceil_second(dt: datetime) -> datetime:
+    """Expiries are written to the second: round up so a claim never ends before it was asked to."""
+    base = dt.replace(microsecond=0)
+    return base if base == dt else base + timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -271,27 +319,49 @@ class ClaimBook:
         held = holder(self.states(), scope)
         if held is not None and held.agent != agent and not force:
             raise Conflict(
-                f"{scope!r} is claimed by {held.agent} until {frontmatter_time(held.expires)}",
+                f"{scope!r} is claimed by {held.agent} until {exact_time(held.expires)}",
                 hint=f"pick another direction, ask @{held.agent} (collab post --type question), or post anyway with --force",
             )
         renewed = held is not None and held.agent == agent
-        message = self._post(agent, scope, note, expires=_ceil_minute(self.board.clock() + length))
-        # Decided on the whole board: a claim that arrived just before ours under an old stamp (a clock
-        # behind) is below an incremental listing's watermark, yet it arrived first.
-        self.board.sync(full=True)
-        states = self.states(sync=False)
+        message = self._post(agent, scope, note, expires=_ceil_second(self.board.clock() + length))
+        states = self._decided(scope, message)
         now_held = holder(states, scope)
         mine = next(c for c in states if c.slug == scope_slug(scope) and c.agent == agent and c.ended is None)
         if now_held is not None and now_held.agent != agent and not force and held is None:
             # Lost a race: someone's claim sorts first. Withdraw ours so the state stays simple.
-            self._post(agent, scope, "", release=True)
+            try:
+                self._post(agent, scope, "", release=True)
+                withdrawn = "your claim was withdrawn"
+            except StoreError:
+                withdrawn = f"withdrawing your claim failed, so it shows as contested (collab release {scope!r})"
             raise Conflict(
-                f"{now_held.agent} claimed {scope!r} first (until {frontmatter_time(now_held.expires)}); "
-                "your claim was withdrawn",
+                f"{now_held.agent} claimed {scope!r} first (until {exact_time(now_held.expires)}); {withdrawn}",
                 hint="pick another direction, or ask them: collab post --type question --body '@"
                 + now_held.agent + " ...'",
             )
         return ClaimResult(claim=mine, message=message, renewed=renewed, contested=mine.status == CONTESTED)
+
+    def _decided(self, scope: str, message: Message) -> list[Claim]:
+        """The claims once ours is stored, from a full listing: the store decides who holds the scope.
+
+        On the whole board, because a claim that arrived just before ours under an old stamp (a clock
+        behind) is below an incremental listing's watermark, yet it arrived first. The claim is stored
+        by now, so a failed read must not make it look failed (the user would claim again): the read is
+        idempotent and made again, and if the store cannot be read at all the error says the claim is
+        posted and how to see who holds it.
+        """
+        for delay in (*DECIDE_RETRY_DELAYS, None):
+            try:
+                self.board.sync(full=True)
+                return self.states(sync=False)
+            except StoreError as exc:
+                if delay is None:
+                    raise StoreError(
+                        f"your claim on {scope!r} is posted ({message.file}), but the store could not be read to "
+                        f"tell whether you hold it: {exc.message}",
+                        hint="see who holds it with: collab claims (claiming again would renew it)") from None
+                time.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def release(self, agent: str, scope: str) -> Claim:
         """End one's own live claim on ``scope``.
@@ -316,7 +386,7 @@ class ClaimBook:
             extra: dict[str, Any] = {"scope": scope, "released": True, "expires": frontmatter_time(now)}
         else:
             assert expires is not None
-            body = f"Claiming **{scope}** until {frontmatter_time(expires)}." + (f"\n\n{note}" if note else "")
-            extra = {"scope": scope, "expires": frontmatter_time(expires), "note": note or None}
+            body = f"Claiming **{scope}** until {exact_time(expires)}." + (f"\n\n{note}" if note else "")
+            extra = {"scope": scope, "expires": exact_time(expires), "note": note or None}
         topic = ("release-" if release else "claim-") + scope_slug(scope)
         return self.board.post(agent=agent, type="claim", topic=topic[:60], body=body, types=self.types, extra=extra)

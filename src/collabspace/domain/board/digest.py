@@ -17,11 +17,12 @@ from .claims import ACTIVE, Claim, ClaimBook
 from ..results.leaderboard import score_text
 from .messages import Message
 from ..setup.spec import Spec
-from ..timefmt import format_duration, frontmatter_time
+from ..timefmt import exact_time, format_duration, frontmatter_time
 
 MAX_CHARS = 6000
 #: Items per section before any trimming, in the order trimming gives them up.
-_CAPS = {"statuses": 12, "claims": 10, "proposals": 8, "warnings": 6, "inbox": 5, "questions": 5, "results": 5}
+_CAPS = {"statuses": 12, "claims": 10, "proposals": 8, "warnings": 6, "dead_ends": 5, "inbox": 5, "questions": 5,
+         "results": 5, "broadcasts": 3}
 _WIDTH = 150
 
 
@@ -35,6 +36,9 @@ class DigestData:
     top_results: list[dict[str, Any]] = field(default_factory=list)  # leaderboard rows (Row.to_dict), best first
     headline: dict[str, Any] | None = None  # the leaderboard's headline row: the best verified where scored
     warnings: list[dict[str, str]] = field(default_factory=list)  # invalid results, then what builds on them
+    dead_ends: list[dict[str, Any]] = field(default_factory=list)  # negative results (Row.to_dict), newest first
+    broadcasts: list[Message] = field(default_factory=list)  # the organizers' broadcasts, newest last
+    broadcasts_total: int = 0
     claims: list[Claim] = field(default_factory=list)
     proposals: list[Message] = field(default_factory=list)
     proposals_total: int = 0
@@ -98,9 +102,14 @@ def _markdown(d: DigestData, caps: dict[str, int], width: int) -> str:
         f"**Task**: {_cut(spec.task.goal, 400)}",
         f"**Metric**: {spec.metric.name}, {better} is better"
         + (f" ({_cut(spec.metric.description, 160)})" if spec.metric.description else ""),
-        "",
-        "## Best results",
     ]
+    if d.broadcasts_total:
+        out += ["", f"## From the organizers ({d.broadcasts_total})"]
+        shown = _newest(d.broadcasts, caps["broadcasts"])
+        out += [_message_line(m, width, now) for m in shown]
+        if d.broadcasts_total > len(shown):
+            out.append(f"- … {d.broadcasts_total - len(shown)} more: collab inbox --all")
+    out += ["", "## Best results"]
     top = d.top_results[: caps["results"]]
     if d.headline and (not top or top[0].get("file") != d.headline.get("file")):
         h = d.headline
@@ -121,6 +130,13 @@ def _markdown(d: DigestData, caps: dict[str, int], width: int) -> str:
             out.append(f"- {mark}: {_cut(w['reason'], width)}")
         if len(d.warnings) > caps["warnings"]:
             out.append(f"- … {len(d.warnings) - caps['warnings']} more: collab leaderboard")
+    if d.dead_ends:
+        out += ["", f"## Dead ends: tried, did not work ({len(d.dead_ends)})"]
+        for r in d.dead_ends[: caps["dead_ends"]]:
+            notes = f" ({_cut(r['notes'], width // 2)})" if r.get("notes") else ""
+            out.append(f"- {_score(r)} {r.get('agent_id', '')}: {_cut(r.get('experiment', ''), width // 2)}{notes}")
+        if len(d.dead_ends) > caps["dead_ends"]:
+            out.append(f"- … {len(d.dead_ends) - caps['dead_ends']} more: collab leaderboard")
     active = _active(d)
     out += ["", f"## Active claims ({len(active)})"]
     for c in active[: caps["claims"]]:
@@ -157,6 +173,10 @@ def _markdown(d: DigestData, caps: dict[str, int], width: int) -> str:
     return "\n".join(out) + "\n"
 
 
+def _score(row: dict[str, Any]) -> str:
+    return score_text(row["score"]) if isinstance(row.get("score"), (int, float)) else str(row.get("score", ""))
+
+
 def _counts_line(counts: dict[str, int]) -> str:
     kinds = ", ".join(f"{n:,} {t}" for t, n in sorted(counts.items()) if t not in ("total", "agents", "unreadable"))
     line = f"{counts.get('total', 0):,} messages from {counts.get('agents', 0):,} agents"
@@ -187,9 +207,16 @@ def _as_dict(d: DigestData, caps: dict[str, int], width: int) -> dict[str, Any]:
         "invalid_and_flagged": {"total": len(d.warnings),
                                 "items": [{**w, "reason": _cut(w["reason"], width)}
                                           for w in d.warnings[: caps["warnings"]]]},
+        "dead_ends": {"total": len(d.dead_ends),
+                      "items": [{"agent_id": r.get("agent_id"), "score": r.get("score"), "score_text": _score(r),
+                                 "experiment": _cut(r.get("experiment", ""), width // 2), "file": r.get("file"),
+                                 "notes": _cut(r.get("notes") or "", width // 2)}
+                                for r in d.dead_ends[: caps["dead_ends"]]]},
+        "broadcasts": {"total": d.broadcasts_total,
+                       "items": [msg(m) for m in _newest(d.broadcasts, caps["broadcasts"])]},
         "active_claims": {
             "total": len(active),
-            "items": [{"scope": _cut(c.scope, 60), "agent": c.agent, "expires": frontmatter_time(c.expires),
+            "items": [{"scope": _cut(c.scope, 60), "agent": c.agent, "expires": exact_time(c.expires),
                        "contested_by": _contested_by(d, c)} for c in active[: caps["claims"]]],
         },
         "open_proposals": {"total": d.proposals_total, "items": [msg(m) for m in _newest(d.proposals, caps["proposals"])]},
@@ -241,8 +268,13 @@ def warnings_of(leaderboard: Any) -> list[dict[str, str]]:
 
 def gather(book: ClaimBook, spec: Spec, agent: str | None, top_results: list[dict[str, Any]],
            warnings: list[dict[str, str]] = (),  # type: ignore[assignment]
-           headline: dict[str, Any] | None = None) -> DigestData:
-    """Select what the digest shows from a synced board (a handful of index queries, no store request)."""
+           headline: dict[str, Any] | None = None,
+           dead_ends: list[dict[str, Any]] = ()) -> DigestData:  # type: ignore[assignment]
+    """Select what the digest shows from a synced board (a handful of index queries, no store request).
+
+    Args:
+        dead_ends: the leaderboard's dead ends (negative results), newest first.
+    """
     index = book.board.index
     per_section = max(_CAPS.values())
     proposals, proposals_total = index.unanswered(
@@ -254,8 +286,9 @@ def gather(book: ClaimBook, spec: Spec, agent: str | None, top_results: list[dic
     inbox_total = 0
     if agent:
         questions, questions_total = index.unanswered("question", agent=agent, others_only=True, limit=per_section)
-        unread = book.board.inbox(agent, sync=False)
+        unread = book.board.inbox(agent, sync=False, broadcasters=spec.organizers)
         inbox, inbox_total = unread[-per_section:], len(unread)
+    broadcasts = book.board.broadcasts(spec.organizers)
     return DigestData(
         spec=spec,
         agent=agent,
@@ -263,6 +296,9 @@ def gather(book: ClaimBook, spec: Spec, agent: str | None, top_results: list[dic
         top_results=list(top_results)[:5],
         headline=headline,
         warnings=list(warnings),
+        dead_ends=list(dead_ends),
+        broadcasts=broadcasts[-per_section:],
+        broadcasts_total=len(broadcasts),
         claims=[c for c in book.states(sync=False) if c.ended is None],
         proposals=proposals,
         proposals_total=proposals_total,

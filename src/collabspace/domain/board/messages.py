@@ -12,6 +12,7 @@ in key order, so filename order stays posting order).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,7 +26,11 @@ from ..timefmt import UTC, file_stamp, frontmatter_time, parse_time
 #: The largest body ``post`` accepts; details belong in artifacts/.
 MAX_BODY_BYTES = 64 * 1024
 
-_MENTION_RE = re.compile(r"(?<![\w@.])@([a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?)(?![a-z0-9-])")
+#: ``@id``: a valid agent id (1-40 of a-z, 0-9, '-', a letter or digit at both ends) with at least one letter,
+#: so that ``self-consistency @8`` is not a mention of an agent "8".
+_MENTION_RE = re.compile(r"(?<![\w@.])@(?=[a-z0-9-]*[a-z])([a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?)(?![a-z0-9-])")
+#: The frontmatter field of an organizer's broadcast (``collab post --broadcast``): it reaches every inbox.
+BROADCAST = "broadcast"
 _KNOWN_FIELDS = ("agent", "type", "timestamp", "refs")
 #: Kept in ``extra`` (and JSON) but not shown to a reader: bookkeeping of the tool's (see board.READ_TO).
 _QUIET_FIELDS = ("read_to",)
@@ -69,12 +74,16 @@ def parse_filename(name: str) -> FileName:
             hint="post with collab post, which names files for you",
         )
     t = match["stamp"]
-    try:  # by hand: strptime costs more than the rest of the parse
-        stamp = datetime(int(t[:4]), int(t[4:6]), int(t[6:8]), int(t[9:11]), int(t[11:13]), int(t[13:15]), tzinfo=UTC)
-    except ValueError:
-        raise MessageFormatError(
-            f"filename {base!r} starts with an impossible date", hint="use the UTC time as YYYYMMDD-HHmmss"
-        ) from None
+    try:  # not strptime, which costs more than the rest of the parse
+        stamp = datetime.fromisoformat(f"{t[:8]}T{t[9:]}+00:00")
+    except ValueError:  # an impossible date, or digits other than 0-9 (which int() reads)
+        try:
+            stamp = datetime(int(t[:4]), int(t[4:6]), int(t[6:8]), int(t[9:11]), int(t[11:13]), int(t[13:15]),
+                             tzinfo=UTC)
+        except ValueError:
+            raise MessageFormatError(
+                f"filename {base!r} starts with an impossible date", hint="use the UTC time as YYYYMMDD-HHmmss"
+            ) from None
     return FileName(
         stamp=stamp,
         agent=match["agent"],
@@ -98,9 +107,30 @@ def message_filename(now: datetime, agent: str, topic: str, seq: int = 1) -> str
     return key if seq <= 1 else f"{key.removesuffix('.md')}_{seq:03d}.md"
 
 
-def mentions(body: str) -> tuple[str, ...]:
-    """The agent ids mentioned as ``@id`` in a body, in first-seen order."""
-    return tuple(dict.fromkeys(_MENTION_RE.findall(body)))
+def mentions(body: str, known: Iterable[str] | None = None) -> tuple[str, ...]:
+    """The agent ids mentioned as ``@id`` in a body, in first-seen order.
+
+    A mention is a valid agent id with at least one letter (``@8`` is a number, not an agent). With
+    ``known`` (the registered agents, say), only those are returned.
+    """
+    found = dict.fromkeys(_MENTION_RE.findall(body))
+    if known is not None:
+        names = set(known)
+        return tuple(a for a in found if a in names)
+    return tuple(found)
+
+
+def is_broadcast(m: Message) -> bool:
+    """Whether the message says it is a broadcast (only an organizer's counts: see :func:`broadcast_problems`)."""
+    value = m.extra.get(BROADCAST)
+    return value is True or (isinstance(value, str) and value.strip().lower() in ("true", "yes"))
+
+
+def broadcast_problems(messages: Iterable[Message], organizers: Iterable[str]) -> list[Problem]:
+    """Broadcasts by someone who is not an organizer (they reach nobody's inbox), for ``collab doctor``."""
+    allowed = set(organizers)
+    return [Problem(m.key, f"says it is a broadcast, but {m.agent} is not an organizer: it reaches nobody's inbox")
+            for m in messages if is_broadcast(m) and m.agent not in allowed]
 
 
 @dataclass(frozen=True)
@@ -220,17 +250,31 @@ def parse_message(key: str, data: bytes) -> Message:
     claimed = str(agent).strip() if agent not in (None, "") else ""
     if claimed and claimed.casefold() != name.agent.casefold():
         extra[CLAIMED_AGENT] = claimed
+    written = meta.get("timestamp")
+    if written == _minute_text(key, name.stamp):  # the usual header: the filename's minute, no parsing
+        when = name.stamp.replace(second=0)
+    else:
+        when = parse_time(written) or name.stamp
     return Message(
         key=key,
         agent=name.agent,
         type=str(kind).strip() if kind not in (None, "") else None,
-        time=parse_time(meta.get("timestamp")) or name.stamp,
+        time=when,
         stamp=name.stamp,
         topic=name.topic,
         refs=refs.parse(meta.get("refs")),
         body=body,
         extra=extra,
     )
+
+
+def _minute_text(key: str, stamp: datetime) -> str:
+    """``YYYY-MM-DD HH:mm UTC`` of a filename stamp (what :func:`frontmatter_time` gives), from the name's own
+    digits when they are ASCII (no strftime)."""
+    t = key.rsplit("/", 1)[-1][:15]
+    if t.isascii() and t[8:9] == "-":
+        return f"{t[:4]}-{t[4:6]}-{t[6:8]} {t[9:11]}:{t[11:13]} UTC"
+    return frontmatter_time(stamp)
 
 
 def message_problems(messages: list[Message]) -> list[Problem]:

@@ -3,11 +3,20 @@
 A verdict (``verdicts/{name}_{agent}~{by}.json``) says a result is invalid, who
 said so and why. There is one key per result *and author*, so a verdict written
 by someone with no right to it (anyone can write the bucket) takes no key that
-an entitled verdict needs: it is ignored, reported, and blocks nothing. Readers
-read every verdict of a result and take the first entitled one (by its stamp,
-then its key); the old layout, one ``verdicts/{name}_{agent}.json`` per result
-with its author only in the file, is still read. As everywhere, the agent in a
-key is the author: a ``by`` field naming someone else is reported, never credited.
+an entitled verdict needs: it is ignored, reported, and blocks nothing. The old
+layout, one ``verdicts/{name}_{agent}.json`` per result with its author only in
+the file, is still read. As everywhere, the agent in a key is the author: a ``by``
+field naming someone else is reported, never credited.
+
+Verdicts stay immutable; a mistaken one is reversed by a *later* verdict: an
+organizer's ``action: reinstate`` (``collab invalidate --reverse``), which names the
+verdict it ``supersedes``, under ``verdicts/{name}_{agent}~{by}~{stamp}.json``.
+Readers replay a result's entitled verdicts in order (stamp, then key,
+:func:`standing`): an invalidation of a valid result makes it invalid, a
+reinstatement of an invalid one makes it valid again, anything else changes
+nothing. So the latest entitled verdict that changed something applies, and of
+two invalidations that raced the first stands. Invalidating takes the owner or
+an organizer; reinstating, an organizer.
 
 Work built on an invalid result is *flagged*: every result or message that
 refs it, directly or through a chain of refs, however deep. :func:`propagate`
@@ -30,14 +39,16 @@ from .. import paths, safejson
 from ..refs import canonical
 from .results import parse_result
 from ..setup.spec import Spec
-from ..timefmt import iso, parse_time
+from ..timefmt import file_stamp, iso, parse_time
 
-_NEVER = datetime.max.replace(tzinfo=timezone.utc)
+_EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+
+INVALIDATE, REINSTATE = "invalidate", "reinstate"
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """A recorded invalidation of one result."""
+    """A recorded verdict on one result: an invalidation, or a reinstatement that reverses one."""
 
     key: str
     result: str
@@ -46,20 +57,44 @@ class Verdict:
     timestamp: datetime | None
     #: Why the file disagrees with its key (another ``by`` or ``result`` than the key's), else ``None``.
     problem: str | None = None
+    #: :data:`INVALIDATE` or :data:`REINSTATE`.
+    action: str = INVALIDATE
+    #: The verdict a reinstatement reverses (its key), as it says.
+    supersedes: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "key": self.key,
             "result": self.result,
+            "action": self.action,
             "by": self.by,
             "reason": self.reason,
             "timestamp": iso(self.timestamp) if self.timestamp else None,
+            "supersedes": self.supersedes,
         }
 
+    def describe(self) -> str:
+        """``invalidated by alice: why`` / ``reinstated by alice: why``."""
+        return f"{'reinstated' if self.action == REINSTATE else 'invalidated'} by {self.by}: {self.reason}"
 
-def verdict_document(result: str, by: str, reason: str, now: datetime) -> bytes:
-    """The JSON bytes of a new verdict."""
-    doc = {"result": result, "verdict": "invalid", "by": by, "reason": reason, "timestamp": iso(now)}
+
+def verdict_document(result: str, by: str, reason: str, now: datetime, *, supersedes: str | None = None) -> bytes:
+    """The JSON bytes of a new verdict: an invalidation, or with ``supersedes`` a reinstatement."""
+    if supersedes is None:
+        doc = {"result": result, "verdict": "invalid", "by": by, "reason": reason, "timestamp": iso(now)}
+    else:
+        doc = {"result": result, "verdict": "valid", "action": REINSTATE, "supersedes": supersedes, "by": by,
+               "reason": reason, "timestamp": iso(now)}
     return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def _action(obj: dict[str, Any], key: str) -> str:
+    action = obj.get("action")
+    if action in (None, "", INVALIDATE, "invalid"):
+        return REINSTATE if obj.get("verdict") in ("valid", "reinstated") and action in (None, "") else INVALIDATE
+    if action in (REINSTATE, "reinstated", "reverse"):
+        return REINSTATE
+    raise InvalidInput(f"{key}: unknown verdict action {str(action)[:40]!r} (invalidate or reinstate)")
 
 
 def parse_verdict(key: str, data: bytes) -> Verdict:
@@ -72,9 +107,12 @@ def parse_verdict(key: str, data: bytes) -> Verdict:
     if not isinstance(obj, dict) or not all(isinstance(obj.get(f), str) and obj[f] for f in ("result", "by", "reason")):
         raise InvalidInput(f"{key}: a verdict needs the text fields result, by and reason")
     result, by, when = obj["result"], obj["by"], parse_time(obj.get("timestamp"))
+    action = _action(obj, key)
+    supersedes = obj.get("supersedes")
+    supersedes = str(supersedes)[:1024] if isinstance(supersedes, str) and supersedes else None
     named = key_parts(key)
     if named is None:  # the old layout: the file is the only word on who wrote it
-        return Verdict(key, result, by, obj["reason"], when)
+        return Verdict(key, result, by, obj["reason"], when, action=action, supersedes=supersedes)
     target, author = named
     wrong = []
     if by != author:
@@ -82,31 +120,52 @@ def parse_verdict(key: str, data: bytes) -> Verdict:
     if canonical(result) != target:
         wrong.append(f"names the result {result}, but its key names {target}")
     return Verdict(key, target, author, obj["reason"], when,
-                   problem="; ".join(wrong) + f": read as {author}'s verdict on {target}" if wrong else None)
+                   problem="; ".join(wrong) + f": read as {author}'s verdict on {target}" if wrong else None,
+                   action=action, supersedes=supersedes)
 
 
 def key_parts(key: str) -> tuple[str, str] | None:
-    """(result key, author) of a ``verdicts/{name}_{agent}~{by}.json`` key; ``None`` for the old layout."""
+    """(result key, author) of a ``verdicts/{name}_{agent}~{by}[~{stamp}].json`` key; ``None`` for the old layout."""
     base = key.rsplit("/", 1)[-1]
-    stem, sep, author = base.removesuffix(".json").rpartition("~")
-    if not sep or not stem or not paths.AGENT_ID_RE.match(author):
+    parts = base.removesuffix(".json").split("~")
+    if len(parts) == 3 and paths.VERDICT_STAMP.match(parts[2]):
+        parts = parts[:2]
+    if len(parts) != 2 or not parts[0] or not paths.AGENT_ID_RE.match(parts[1]):
         return None
-    return paths.RESULTS + stem + ".json", author
+    return paths.RESULTS + parts[0] + ".json", parts[1]
 
 
-def entitled(spec: Spec, owner: str, by: str) -> bool:
-    """Whether ``by`` may invalidate a result of ``owner``'s: the owner or an organizer."""
-    return by == owner or by in spec.organizers
+def entitled(spec: Spec, owner: str, by: str, action: str = INVALIDATE) -> bool:
+    """Whether ``by`` may give this verdict on a result of ``owner``'s: the owner or an organizer may
+    invalidate it; only an organizer may reinstate it."""
+    return by in spec.organizers or (by == owner and action == INVALIDATE)
 
 
-def first_entitled(spec: Spec, owner: str, verdicts: Iterable[Verdict]) -> Verdict | None:
-    """The verdict that stands among a result's verdicts: the first entitled one (stamp, then key)."""
-    ok = [v for v in verdicts if entitled(spec, owner, v.by)]
-    return min(ok, key=_order) if ok else None
+def standing(spec: Spec, owner: str, verdicts: Iterable[Verdict]) -> Verdict | None:
+    """The verdict that applies to a result (``None``: none does; the result is valid).
+
+    The entitled verdicts are replayed in order (stamp, then key): an invalidation makes a valid
+    result invalid, a reinstatement makes an invalid one valid, and any other verdict (a second
+    invalidation that raced the first, a reinstatement of a valid result) changes nothing. The result
+    is invalid when the verdict returned is an invalidation; a reinstatement returned says why it is
+    valid again.
+    """
+    current: Verdict | None = None
+    for v in in_order(v for v in verdicts if entitled(spec, owner, v.by, v.action)):
+        invalid = current is not None and current.action == INVALIDATE
+        if (v.action == INVALIDATE) != invalid:
+            current = v
+    return current
 
 
-def _order(v: Verdict) -> tuple[datetime, str]:
-    return (v.timestamp or _NEVER, v.key)
+def is_invalid(verdict: Verdict | None) -> bool:
+    """Whether a :func:`standing` verdict leaves its result invalid."""
+    return verdict is not None and verdict.action == INVALIDATE
+
+
+def in_order(verdicts: Iterable[Verdict]) -> list[Verdict]:
+    """Verdicts in the order they are replayed: by stamp (undated first), then key."""
+    return sorted(verdicts, key=lambda v: (v.timestamp or _EARLIEST, v.key))
 
 
 def verdicts_of(store: Store, result: str) -> list[Verdict]:
@@ -173,22 +232,27 @@ def propagate(graph: Mapping[str, Iterable[str]], invalid: Iterable[str]) -> dic
     return flags
 
 
-def invalidate(store: Store, spec: Spec, agent: str, result: str, reason: str, *, now: datetime) -> Verdict:
-    """Store ``agent``'s immutable verdict that ``result`` is invalid (create-only in ``verdicts/``).
+def invalidate(store: Store, spec: Spec, agent: str, result: str, reason: str, *, now: datetime,
+               reverse: bool = False) -> Verdict:
+    """Store ``agent``'s immutable verdict that ``result`` is invalid, or (``reverse``) that the verdict
+    which made it invalid was a mistake (create-only in ``verdicts/``).
 
     Args:
         result: the result's key or file name (``x_agent-01.json`` or ``x_agent-01``).
         reason: why, in a line.
+        reverse: reinstate the result: a new verdict with ``action: reinstate`` that names the one it
+            ``supersedes``; the earlier verdict is kept as it was.
 
-    The verdict is stored as ``verdicts/{name}_{agent}~{agent}.json``: a verdict someone else wrote
-    (entitled or not) never takes its key. Two entitled verdicts racing are both stored; readers take
-    the first (:func:`first_entitled`).
+    The verdict is stored as ``verdicts/{name}_{agent}~{agent}.json``, or, when that key holds an earlier
+    verdict of ``agent``'s, ``verdicts/{name}_{agent}~{agent}~{stamp}.json``: a verdict someone else wrote
+    (entitled or not) never takes its key. Two entitled invalidations racing are both stored; readers
+    replay them (:func:`standing`), so the first stands.
 
     Raises:
         InvalidInput: an empty reason.
         NotFound: no such result.
-        Conflict: ``agent`` is neither the result's owner nor an organizer, or the result is
-            already invalidated by an entitled verdict (the first verdict stands).
+        Conflict: ``agent`` is neither the result's owner nor an organizer (for a reinstatement: not an
+            organizer), the result is already invalid (invalidating), or it is not (reversing).
     """
     reason = (reason or "").strip()
     if not reason:
@@ -201,21 +265,42 @@ def invalidate(store: Store, spec: Spec, agent: str, result: str, reason: str, *
         found = parse_result(key, store.get(key))
     except NotFound:
         raise NotFound(f"no result {key}", hint="list results with: collab leaderboard --format json") from None
+    name = key.rsplit("/", 1)[-1]
+    who = ", ".join(spec.organizers) or "none listed in collab.toml"
+    if reverse and agent not in spec.organizers:
+        raise Conflict(
+            f"only an organizer ({who}) can reverse a verdict on {key}; you are {agent}",
+            hint=f"ask an organizer on the board: collab post --type question --refs {key} --body TEXT",
+        )
     if not entitled(spec, found.owner, agent):
-        who = ", ".join(spec.organizers) or "none listed"
         raise Conflict(
             f"only {found.owner} (the owner) or an organizer ({who}) can invalidate {key}; you are {agent}",
             hint=f"post your evidence on the board instead: collab post --type question --refs {key} --body TEXT",
         )
-    earlier = first_entitled(spec, found.owner, verdicts_of(store, key))
-    if earlier is not None:
-        raise Conflict(f"{key} was already invalidated by {earlier.by}: {earlier.reason}",
-                       hint="verdicts are immutable; the first one stands")
-    verdict_key = paths.verdict_key(key, agent)
-    try:
-        store.put(verdict_key, verdict_document(key, agent, reason, now), create_only=True)
-    except AlreadyExists:
-        mine = parse_verdict(verdict_key, store.get(verdict_key))
-        raise Conflict(f"{key} was already invalidated by {mine.by}: {mine.reason}",
-                       hint="verdicts are immutable; the first one stands") from None
-    return parse_verdict(verdict_key, store.get(verdict_key))
+    earlier = verdicts_of(store, key)
+    current = standing(spec, found.owner, earlier)
+    if reverse and not is_invalid(current):
+        raise Conflict(f"{key} is not invalidated, so there is nothing to reverse"
+                       + (f" (it was {current.describe()})" if current else ""),
+                       hint="see its status with: collab leaderboard --format json")
+    if not reverse and is_invalid(current):
+        assert current is not None
+        raise Conflict(f"{key} was already invalidated by {current.by}: {current.reason}",
+                       hint="verdicts are immutable; the first one stands (an organizer can reverse it: "
+                            f"collab invalidate {name} --reverse --reason TEXT)")
+    data = verdict_document(key, agent, reason, now, supersedes=current.key if reverse and current else None)
+    first = paths.verdict_key(key, agent)
+    later = paths.verdict_key(key, agent, stamp=file_stamp(now))
+    # The first verdict of an author on a result takes the plain key; a later one (or one whose plain key a
+    # file we could not read holds) the stamped key.
+    for verdict_key in ([first] if all(v.key != first for v in earlier) else []) + [later]:
+        try:
+            store.put(verdict_key, data, create_only=True)
+        except AlreadyExists:
+            if verdict_key == later:
+                raise Conflict(f"{agent} wrote another verdict on {key} in this second",
+                               hint="verdicts are immutable; see the result's status with: collab leaderboard "
+                                    "--format json") from None
+            continue
+        return parse_verdict(verdict_key, store.get(verdict_key))
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -8,13 +8,20 @@ the dashboard and its JSON, MCP, the digest, ``LEADERBOARD.md``, its twin
   (the result's full ``timestamp``, else the store's modification time), earliest
   first, then by key; baselines are unranked reference rows;
 * **status**: ``baseline``, ``verified``, ``self-reported`` or ``invalid``, and the
-  **flag** of a result that builds on an invalid one. :attr:`Row.verified` (verified
-  and not flagged) is the only thing that earns a ✓. "Verified" is never taken from the
-  file: the reader re-scores the per-item file with the space's scorer (:func:`reproduce`,
+  **flag** of a result that builds on an invalid one. A **dead end** (a result with
+  ``status: negative``: an approach that did not work) keeps its status, is labelled
+  ``negative``, and is never ranked: it is listed after the ranked rows, never the
+  headline, never anyone's best, never on the best-so-far line. A result whose
+  invalidation an organizer reversed carries the reinstatement (``reinstated``), and
+  ``verdicts`` holds each result's verdict history, saying which one applies.
+  :attr:`Row.verified` (verified and not flagged) is the only thing that earns a ✓.
+  "Verified" is never taken from the file: the reader re-scores the per-item file with
+  the space's scorer (:func:`reproduce`,
   the bytes through the caller's ``fetch``); a result that claims it and is not reproduced
   ranks as self-reported with the detail :data:`NOT_REPRODUCIBLE`;
 * **author**: the agent in a result's file name, whatever its ``agent_id`` says (a mismatch
-  is a problem); a verdict counts only when it is the first entitled one of its result;
+  is a problem); the verdict that counts is the one :func:`~.invalidation.standing` picks
+  from the entitled ones (the latest that changed something);
 * **hand-added rows**: :func:`hand_added_rows` finds rows of a published table that match
   no result (doctor reports them, with the ``collab submit`` that records them);
 * the **headline** of each section: the best verified result when the space has a
@@ -94,7 +101,10 @@ class Row:
     track: str | None = None
     reason: str | None = None  # why it is invalid
     flag: str | None = None  # why it is flagged: it builds on an invalid result
-    detail: str = ""  # e.g. "gsm8k 1.0, 950/1319"
+    detail: str = ""  # e.g. "gsm8k 1.0, 950/1319"; a baseline's notes
+    negative: bool = False  # a dead end: shown and labelled, never ranked
+    reinstated: str | None = None  # an organizer reversed its invalidation: who, why, and which verdict
+    notes: str = ""  # a dead end's notes (why it did not work), for the digest; empty on other rows
 
     @property
     def verified(self) -> bool:
@@ -112,7 +122,8 @@ class Row:
             "rank": self.rank, "agent_id": self.agent_id, "score": self.score, "score_text": self.score_text,
             "experiment": self.experiment, "status": self.status, "verified": self.verified, "flag": self.flag,
             "reason": self.reason, "model": self.model, "date": self.date, "time": self.time, "file": self.file,
-            "track": self.track, "detail": self.detail,
+            "track": self.track, "detail": self.detail, "negative": self.negative, "reinstated": self.reinstated,
+            "notes": self.notes,
         }
 
 
@@ -126,6 +137,7 @@ class Section:
         headline: the section's "best" (see the module docstring), ``None`` while there is none.
         best_line: the best-so-far line: every ranked result that beat all earlier ones, in
             submission-time order, as ``{time, score, score_text, agent_id, file, experiment}``.
+        verified_line: the same line over the verified results only (a verified-only chart).
     """
 
     track: str | None
@@ -134,10 +146,11 @@ class Section:
     best: list[Row]
     headline: Row | None = None
     best_line: list[dict[str, Any]] = field(default_factory=list)
+    verified_line: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.track, "title": self.title, "headline": self.headline.to_dict() if self.headline else None,
-                "best_line": self.best_line}
+                "best_line": self.best_line, "verified_line": self.verified_line}
 
 
 @dataclass
@@ -150,6 +163,7 @@ class Leaderboard:
         problems: result and verdict files that could not be used (for ``collab doctor``).
         result_keys: every result read, valid or not.
         sources: every file it was built from (results, unusable ones included, and verdicts).
+        verdicts: result key -> its entitled verdicts in order (``Verdict.to_dict()`` plus ``applies``).
     """
 
     spec: Spec
@@ -158,6 +172,7 @@ class Leaderboard:
     problems: list[Problem] = field(default_factory=list)
     result_keys: frozenset[str] = frozenset()
     sources: frozenset[str] = frozenset()
+    verdicts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def rows(self) -> list[Row]:
@@ -178,6 +193,11 @@ class Leaderboard:
     def headline(self) -> Row | None:
         """The headline of the first section: what a one-number "best" shows."""
         return self.sections[0].headline if self.sections else None
+
+    def dead_ends(self) -> list[Row]:
+        """Every dead end (``negative``) that is not invalid, newest first (undated last)."""
+        rows = [r for r in self.rows if r.negative and r.status != "invalid"]
+        return sorted(rows, key=lambda r: (r.time is not None, r.time or "", r.file), reverse=True)
 
     def top(self, n: int = 5, track: str | None = None) -> list[Row]:
         """The ``n`` best ranked results (no baselines, nothing invalid), of one track or the first."""
@@ -201,6 +221,7 @@ class Leaderboard:
             "rows": [r.to_dict() for r in self.rows],
             "best": [r.to_dict() for r in self.best],
             "flagged": {k: f.to_dict() for k, f in sorted(self.flagged.items())},
+            "verdicts": {k: v for k, v in sorted(self.verdicts.items())},
             "problems": [p.to_dict() for p in self.problems],
         }
 
@@ -334,8 +355,8 @@ def build(
     space's scorer (:func:`reproduce`), gives the counts it claims. One that claims it and is not
     reproduced ranks as self-reported, with the detail :data:`NOT_REPRODUCIBLE` and a problem saying why.
     The agent in a result's file name is its author (:func:`~.results.parse_result`); a file whose
-    ``agent_id`` says otherwise is reported. A verdict counts when it is the first entitled one of its
-    result (:func:`~.invalidation.first_entitled`); any other blocks nothing.
+    ``agent_id`` says otherwise is reported. The entitled verdicts of a result are replayed
+    (:func:`~.invalidation.standing`): the latest that changed something applies; any other blocks nothing.
 
     Args:
         present: every key of the results folder (to check per-item files exist).
@@ -358,15 +379,25 @@ def build(
             problems.append(Problem(v.key, v.problem))
         if target is None:
             problems.append(Problem(v.key, f"verdict on {v.result}, which is not a result here"))
-        elif not invalidation.entitled(spec, target.owner, v.by):
-            problems.append(Problem(v.key, f"verdict by {v.by}, who is neither the owner ({target.owner}) nor an "
-                                           "organizer; ignored, it blocks nothing"))
+        elif not invalidation.entitled(spec, target.owner, v.by, v.action):
+            if v.action == invalidation.REINSTATE:
+                problems.append(Problem(v.key, f"reinstatement by {v.by}, who is not an organizer; ignored, it "
+                                               "reverses nothing"))
+            else:
+                problems.append(Problem(v.key, f"verdict by {v.by}, who is neither the owner ({target.owner}) nor "
+                                               "an organizer; ignored, it blocks nothing"))
         else:
             on.setdefault(target.key, []).append(v)
+    reinstated: dict[str, str] = {}
+    history: dict[str, list[dict[str, Any]]] = {}
     for key, found in on.items():
-        first = invalidation.first_entitled(spec, by_key[key].owner, found)
-        if first is not None:
-            invalid[key] = f"invalidated by {first.by}: {first.reason}"
+        applies = invalidation.standing(spec, by_key[key].owner, found)
+        history[key] = [{**v.to_dict(), "applies": v is applies} for v in invalidation.in_order(found)]
+        if invalidation.is_invalid(applies):
+            assert applies is not None
+            invalid[key] = applies.describe()
+        elif applies is not None:
+            reinstated[key] = applies.describe() + (f" (supersedes {applies.supersedes})" if applies.supersedes else "")
     for r in results:
         broken = limit_violations(spec, r)
         if broken and r.key not in invalid:
@@ -407,7 +438,8 @@ def build(
             rank=None, agent_id=r.agent_id, score=r.score, experiment=r.experiment,
             status="invalid" if r.key in invalid else "verified" if ok else "self-reported",
             model=r.model, date=_date(r), time=_time(r), file=r.key, track=track, reason=invalid.get(r.key),
-            flag=flagged[r.key].reason() if r.key in flagged else None,
+            flag=flagged[r.key].reason() if r.key in flagged else None, negative=r.negative,
+            reinstated=reinstated.get(r.key), notes=r.notes[:500] if r.negative else "",
             detail=f"{v.scorer} {v.version}, {v.correct}/{v.total}" if ok and v else
             NOT_REPRODUCIBLE if r.claims_verified else "",
         ))
@@ -415,7 +447,7 @@ def build(
     for track, rows in groups.items():
         title = "All results" if track is None else f"Track `{track}`" if track != "(none)" else "Results without a known track"
         sections.append(_section(spec, track, title, rows))
-    return Leaderboard(spec, sections, flagged, problems, frozenset(by_key))
+    return Leaderboard(spec, sections, flagged, problems, frozenset(by_key), verdicts=history)
 
 
 def _section(spec: Spec, track: str | None, title: str, rows: list[Row]) -> Section:
@@ -426,17 +458,19 @@ def _section(spec: Spec, track: str | None, title: str, rows: list[Row]) -> Sect
         return (sign * row.score, row.status != "baseline", _when(row), row.file)
 
     baselines = [
-        Row(rank=None, agent_id="baseline", score=b.score, experiment=b.name, status="baseline", model=b.notes, track=track)
+        Row(rank=None, agent_id="baseline", score=b.score, experiment=b.name, status="baseline", detail=b.notes,
+            track=track)
         for b in spec.baselines
         if b.track is None or b.track == track
     ]
     ranked: list[Row] = []
     rank = 0
-    for row in sorted([r for r in rows if r.status != "invalid"] + baselines, key=order):
+    for row in sorted([r for r in rows if r.status != "invalid" and not r.negative] + baselines, key=order):
         if row.status != "baseline":
             rank += 1
             row = replace(row, rank=rank)
         ranked.append(row)
+    dead_ends = sorted((r for r in rows if r.status != "invalid" and r.negative), key=order)
     invalid = sorted((r for r in rows if r.status == "invalid"), key=order)
     best: list[Row] = []
     seen: set[str] = set()
@@ -444,7 +478,8 @@ def _section(spec: Spec, track: str | None, title: str, rows: list[Row]) -> Sect
         if row.rank is not None and row.agent_id not in seen:
             seen.add(row.agent_id)
             best.append(replace(row, rank=len(best) + 1))
-    return Section(track, title, ranked + invalid, best, _headline(spec, ranked), _best_line(spec, ranked))
+    return Section(track, title, ranked + dead_ends + invalid, best, _headline(spec, ranked), _best_line(spec, ranked),
+                   _best_line(spec, [r for r in ranked if r.verified]))
 
 
 def _headline(spec: Spec, ranked: list[Row]) -> Row | None:
@@ -479,7 +514,11 @@ def _strike(text: str) -> str:
 def _status(row: Row) -> str:
     if row.status == "invalid":
         return f"invalid: {_cell(row.reason or '')}"
-    text = f"{row.status} ({row.detail})" if row.detail else row.status
+    text = f"{row.status} ({_cell(row.detail)})" if row.detail else row.status
+    if row.negative:
+        text = f"dead end, {text}"
+    if row.reinstated:
+        text += f"; {_cell(row.reinstated)}"
     return f"{text} ⚠ {row.flag}" if row.flag else text
 
 
@@ -520,7 +559,8 @@ def render_markdown(board: Leaderboard) -> str:
         "per-item file next to the result when this table was built; **self-reported** = the agent's own number "
         "(\"claims verified, not reproducible\": it says verified, but re-scoring does not give its numbers); "
         "~~struck out~~ = invalid, with the reason; "
-        "⚠ = builds on an invalid result. Baseline rows are reference points, not ranked. \"Best\" is the best "
+        "⚠ = builds on an invalid result; **dead end** = an approach that did not work, recorded so that nobody "
+        "repeats it, never ranked. Baseline rows are reference points, not ranked. \"Best\" is the best "
         "verified result when the space has a scorer. Ties: the earlier submission first. The same data as JSON: "
         f"`{paths.LEADERBOARD_JSON}`.",
         "",

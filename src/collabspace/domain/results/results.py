@@ -5,7 +5,9 @@ The template's schema: ``agent_id``, ``experiment`` and ``score`` are required;
 recommended; a task adds its own fields (Parameter Golf's ``val_bpb``,
 ``artifact_size_bytes``, ...). collabspace adds ``track``, ``refs``,
 ``artifacts`` and, for scores it computed itself, a ``verification`` block
-naming the scorer, its version and the per-item correctness file.
+naming the scorer, its version and the per-item correctness file. A result whose
+``status`` is ``negative`` is a *dead end*: an approach that did not work, kept so
+that others do not repeat it; it is shown, labelled, and never ranked.
 
 Readers are tolerant: a result JSON written by hand is read like ours; one that
 cannot be used becomes a :class:`Problem` for ``collab doctor``, never an error.
@@ -34,7 +36,7 @@ REQUIRED = ("agent_id", "experiment", "score")
 #: Fields with a meaning of their own; ``--field`` cannot set them.
 RESERVED = frozenset(
     {"agent_id", "timestamp", "experiment", "model", "score", "notes", "track", "refs",
-     "artifacts", "status", "invalid_reason", "verification"}
+     "artifacts", "status", "invalid_reason", "verification", "negative"}
 )
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -86,6 +88,11 @@ class Result:
         return owner_of(self.key) or self.agent_id
 
     @property
+    def negative(self) -> bool:
+        """Whether the result records a dead end (``status: negative``, or ``negative: true``)."""
+        return self.raw.get("status") == "negative" or self.raw.get("negative") is True
+
+    @property
     def claims_verified(self) -> bool:
         """Whether the file says it is verified (a ``status`` or a ``verification`` block): a claim a
         reader believes only once it has re-scored the per-item file (see the leaderboard)."""
@@ -126,6 +133,39 @@ def check_score(value: Any) -> float:
     if not math.isfinite(number):
         raise InvalidInput(f"score must be a finite number, got {value!r}", hint="pass e.g. --score 0.72")
     return number
+
+
+def check_in_range(spec: Spec, score: float, *, given: Any = None) -> float:
+    """``score`` if the spec's metric can take it, else refuse it with the range in the hint.
+
+    Raises:
+        InvalidInput: the score is outside ``[metric] min``/``max``.
+    """
+    why = spec.metric.out_of_range(score)
+    if why is None:
+        return score
+    metric = spec.metric
+    percent = metric.max == 1 and 2 <= score <= 100  # 81 for 81%: say what was meant
+    shown = given if given is not None else f"{score:g}"
+    raise InvalidInput(
+        f"score {shown} is outside the range of {metric.name} ({metric.range_text()}); nothing was stored",
+        hint=f"{metric.name} runs {metric.range_text()} (collab.toml [metric] min/max): pass a score in it"
+             + (f", e.g. --score {score / 100:g} (a fraction, not a percentage)" if percent else ""),
+    )
+
+
+def check_predictions(data: bytes, *, what: str = "the predictions file") -> bytes:
+    """``data`` if it holds anything, else refuse it: an empty file is a mistake, not a score of 0.
+
+    Raises:
+        InvalidInput: the file is empty (or only whitespace).
+    """
+    if not data.strip():
+        raise InvalidInput(
+            f"{what} is empty: there is nothing to score, and nothing was stored",
+            hint="write one JSON object per line, e.g. {\"index\": 0, \"prediction\": \"... #### 18\"}",
+        )
+    return data
 
 
 def check_name(name: str) -> str:
@@ -222,9 +262,24 @@ def parse_result(key: str, data: bytes, *, modified: datetime | None = None) -> 
     )
 
 
+def _given(fields: dict[str, Any], name: str) -> bool:
+    """Whether ``fields`` (``--field`` values) give ``name``, as a key or a dotted path into an object."""
+    if fields.get(name) is not None:
+        return True
+    value: Any = fields
+    for part in name.split("."):
+        if not isinstance(value, dict) or value.get(part) is None:
+            return False
+        value = value[part]
+    return True
+
+
 def limit_violations(spec: Spec, result: Result) -> list[str]:
-    """Why ``result`` breaks the spec's machine-checkable limits (empty if it does not)."""
+    """Why ``result`` breaks the spec's machine-checkable limits (empty if it does not): a score outside
+    the metric's range, a limited field out of bounds."""
     out = []
+    if why := spec.metric.out_of_range(result.score):
+        out.append(why)
     for limit in spec.constraints.limits:
         value = result.field_value(limit.field)
         if value is not None:
@@ -248,8 +303,10 @@ def result_document(
     artifacts: list[str],
     fields: dict[str, Any],
     verification: Verification | None,
+    negative: bool = False,
 ) -> dict[str, Any]:
-    """The JSON object of a new result, in the template's field order."""
+    """The JSON object of a new result, in the template's field order (``status: negative`` for a dead end,
+    which keeps its verification block when it was scored)."""
     doc: dict[str, Any] = {
         "agent_id": agent,
         "timestamp": iso(now),
@@ -266,6 +323,8 @@ def result_document(
         doc["verification"] = verification.to_dict()
     else:
         doc["status"] = "self-reported"
+    if negative:
+        doc["status"] = "negative"
     return {k: v for k, v in doc.items() if v is not None}
 
 
@@ -368,9 +427,11 @@ class Submission:
     reason: str | None
     document: dict[str, Any]
     report: ScoreReport | None = None
+    negative: bool = False  # a dead end: shown and labelled, never ranked
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"key": self.key, "status": self.status, "score": self.score, "reason": self.reason}
+        out = {"key": self.key, "status": self.status, "score": self.score, "reason": self.reason,
+               "negative": self.negative}
         if self.report:
             out.update(correct=self.report.correct, total=self.report.total, items=paths.items_key(self.key))
         return out
@@ -403,6 +464,7 @@ def submit(
     refs: Iterable[str] = (),
     artifacts: Iterable[str] = (),
     scorer_data: bytes | None = None,
+    negative: bool = False,
     resolve: Callable[..., str],
 ) -> Submission:
     """Validate and store one result (create-only); score it first when predictions are given.
@@ -411,11 +473,12 @@ def submit(
     A result over a spec limit is stored, marked invalid with the reason.
 
     Args:
+        negative: record a dead end (``status: negative``): shown and labelled, never ranked as best.
         resolve: the canonical key of an existing ref (``resolve(ref, folders=True)`` for an artifact).
 
     Raises:
         InvalidInput: no experiment, both or neither of score and predictions, a score that is not
-            finite, a bad name, field or track, malformed predictions.
+            finite or outside the metric's range, a bad name, field or track, empty or malformed predictions.
         NotFound: a ref or artifact that is not stored; no scorer for the space's task.
         AlreadyExists: the result's name is taken.
     """
@@ -424,11 +487,17 @@ def submit(
         raise InvalidInput("--experiment is empty", hint='describe what you ran, e.g. --experiment "CoT, 8-shot"')
     if (score is None) == (predictions is None):
         raise InvalidInput("give exactly one of --score (self-reported) or --predictions (scored here)",
-                           hint="--predictions FILE gets a verified score when the space has a scorer")
+                           hint="--predictions FILE gets a verified score when the space has a scorer"
+                           + ("; a dead end records what it scored too" if negative else ""))
     name = check_name(name if name is not None else (paths.slug(experiment, max_len=48) or "result"))
     key = paths.result_key(name, agent)
     track = _track(spec, track)
     extra = dict(parse_field(f) for f in fields)
+    missing = [lim.field for lim in spec.constraints.limits if not negative and not _given(extra, lim.field)]
+    if missing:  # a limit the result does not speak to would pass unchecked
+        raise InvalidInput(f"this space limits {', '.join(missing)} ([[constraints.limits]] in collab.toml), and the "
+                           "result does not give it; nothing was stored",
+                           hint="give it: " + " ".join(f"--field {f}=N" for f in missing))
     samples = extra.pop("test_samples", None)
     if samples is not None and (isinstance(samples, bool) or not isinstance(samples, int) or samples < 0):
         raise InvalidInput(f"test_samples must be a whole number, got {samples!r}", hint="e.g. --field test_samples=1319")
@@ -440,20 +509,22 @@ def submit(
         if spec.scorer is None:
             raise InvalidInput("this space has no scorer, so it cannot score predictions",
                                hint="submit a self-reported score with --score X")
+        check_predictions(predictions)
         report = get_scorer(spec.scorer.name).score(predictions, split=spec.scorer.split, data=scorer_data)
         value = report.score
         verification = Verification(report.scorer, report.version, report.split, report.correct, report.total,
                                     paths.items_key(key), report.data_sha256)
     else:
-        value = check_score(score)
+        value = check_in_range(spec, check_score(score), given=score)
     doc = result_document(
         agent=agent, now=now, experiment=experiment, score=value, model=model, notes=notes, track=track,
         test_samples=report.total if report else samples, refs=ref_keys,
-        artifacts=artifact_keys, fields=extra, verification=verification,
+        artifacts=artifact_keys, fields=extra, verification=verification, negative=negative,
     )
     violations = limit_violations(spec, parse_result(key, json.dumps(doc).encode()))
     if violations:
         doc["status"] = "invalid"
         doc["invalid_reason"] = "; ".join(violations)
     write_result(store, key, doc, report.items_jsonl() if report else None)
-    return Submission(key, doc["status"], value, doc.get("invalid_reason"), doc, report)
+    status = doc["status"] if doc["status"] != "negative" else "verified" if verification else "self-reported"
+    return Submission(key, status, value, doc.get("invalid_reason"), doc, report, negative=negative)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ...errors import InvalidInput
 from .spec import Spec, spec_from_dict
 
@@ -30,6 +32,8 @@ def _gsm8k() -> dict:
             "name": "accuracy",
             "direction": "higher",
             "description": "Exact match accuracy on the final numeric answer of the test split (1,319 examples)",
+            "min": 0,
+            "max": 1,
         },
         "constraints": {
             "rules": [
@@ -72,6 +76,7 @@ def _parameter_golf() -> dict:
             "name": "val_bpb",
             "direction": "lower",
             "description": "Bits per byte on the FineWeb validation set (first 50k documents)",
+            "min": 0,
         },
         "constraints": {
             "rules": [
@@ -110,11 +115,19 @@ def preset_spec(
     direction: str | None = None,
     goal: str | None = None,
     task_id: str | None = None,
+    organizers: Sequence[str] = (),
+    metric_min: float | None = None,
+    metric_max: float | None = None,
 ) -> Spec:
     """Build the spec for a preset; ``custom`` needs title, metric, direction and goal.
 
+    Args:
+        organizers: agent ids allowed to moderate (``collab init --organizer``).
+        metric_min, metric_max: the metric's range (a preset has its own; these replace it).
+
     Raises:
         InvalidInput: an unknown preset, or a custom task missing one of its options.
+        InvalidSpec: a bad organizer id or range.
     """
     if task == "gsm8k":
         data = _gsm8k()
@@ -145,4 +158,10 @@ def preset_spec(
         data["task"]["title"] = title
     if goal and task != "custom":
         data["task"]["goal"] = goal
+    if metric_min is not None:
+        data["metric"]["min"] = metric_min
+    if metric_max is not None:
+        data["metric"]["max"] = metric_max
+    if organizers:
+        data["organizers"] = list(dict.fromkeys(organizers))
     return spec_from_dict(data, source=f"--task {task}")

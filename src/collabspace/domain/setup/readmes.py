@@ -71,14 +71,26 @@ def _table(rows: list[tuple[str, str, str]]) -> str:
     return "\n".join(f"| {what} | `{collab}` | `{raw}` |" for what, collab, raw in rows)
 
 
+#: What a raw command writes a new message as: the UTC time now, so that no two posts share a key.
+NOW_STAMP = "$(date -u +%Y%m%d-%H%M%S)"
+
+
+def _new_message(topic: str) -> str:
+    """The key of a new message posted by hand: stamped with the time it is posted (a shell substitution)."""
+    return f"{paths.BOARD}{NOW_STAMP}_agent-01_{topic}.md"
+
+
 def _board_commands(raw: RawCommands) -> list[tuple[str, str, str]]:
     msg = f"{paths.BOARD}20260425-143000_agent-01_status-update.md"
     return [
         ("Read what is new", "collab read", raw.list(paths.BOARD)),
         ("Read one message", "collab show 20260425-143000_agent-01_status-update.md", raw.read(msg)),
-        ("Post a message", 'collab post --type status-update --topic plan --body "..."', raw.write("./my_message.md", msg)),
-        ("Reply to a message", "collab post --type question --topic q --refs FILE.md --body-file q.md", raw.write("./reply.md", msg)),
-        ("Claim a direction", 'collab claim "lora sweep" --for 4h', raw.write("./claim.md", msg)),
+        ("Post a message", 'collab post --type status-update --topic plan --body "..."',
+         raw.write("./my_message.md", _new_message("plan"))),
+        ("Reply to a message", "collab post --type question --topic q --refs FILE.md --body-file q.md",
+         raw.write("./reply.md", _new_message("q"))),
+        ("Claim a direction", 'collab claim "lora sweep" --for 4h',
+         raw.write("./claim.md", _new_message("claim-lora-sweep"))),
         ("See active claims", "collab claims", raw.list(paths.BOARD)),
         ("Messages for me", "collab inbox", raw.list(paths.BOARD)),
         ("Search the board", 'collab search "learning rate"', raw.list(paths.BOARD)),
@@ -144,6 +156,9 @@ def space_readme(spec: Spec, space_url: str) -> str:
         ) + "\n"
     about = "\n".join(f"- {line}" for line in spec.task.about)
     about += "".join(f"\n- **Link**: {link}" for link in spec.task.links)
+    if spec.organizers:
+        about += ("\n- **Organizers**: " + ", ".join(f"`{a}`" for a in spec.organizers)
+                  + " (they may invalidate and reinstate results, and broadcast to everyone)")
     return _template("space_README.md").substitute(
         title=spec.task.title,
         goal=spec.task.goal,
@@ -155,6 +170,8 @@ def space_readme(spec: Spec, space_url: str) -> str:
         space_url=space_url,
         claim_duration=spec.claims.default_duration,
         commands=_table(_space_commands(raw)),
+        metric_range=f"\n- **Range**: {spec.metric.range_text()} (a score outside it is refused)"
+        if spec.metric.range_text() else "",
     )
 
 

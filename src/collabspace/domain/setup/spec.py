@@ -13,6 +13,8 @@ Example (abridged)::
     [metric]
     name = "accuracy"
     direction = "higher"
+    min = 0
+    max = 1
 
     [[constraints.limits]]
     field = "artifact_size_bytes"
@@ -75,15 +77,46 @@ class Task(_Model):
 
 
 class Metric(_Model):
-    """The number the leaderboard ranks by."""
+    """The number the leaderboard ranks by, and the range it can take (``min``/``max``, optional)."""
 
     name: str = Field(min_length=1)
     direction: Literal["higher", "lower"]
     description: str = ""
+    min: float | None = None
+    max: float | None = None
+
+    @field_validator("min", "max")
+    @classmethod
+    def _finite_bound(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Metric:
+        if self.min is not None and self.max is not None and self.min >= self.max:
+            raise ValueError(f"the range is empty: min ({self.min:g}) must be below max ({self.max:g})")
+        return self
 
     def better(self, a: float, b: float) -> bool:
         """True if score ``a`` is strictly better than ``b``."""
         return a > b if self.direction == "higher" else a < b
+
+    def range_text(self) -> str | None:
+        """``0 to 1``, ``at least 0``, ``at most 100``, or ``None`` when the spec gives no range."""
+        if self.min is not None and self.max is not None:
+            return f"{self.min:g} to {self.max:g}"
+        if self.min is not None:
+            return f"at least {self.min:g}"
+        if self.max is not None:
+            return f"at most {self.max:g}"
+        return None
+
+    def out_of_range(self, score: float) -> str | None:
+        """Why ``score`` cannot be a value of this metric (``None``: it can)."""
+        if (self.min is not None and score < self.min) or (self.max is not None and score > self.max):
+            return f"{self.name} {score:g} is outside its range ({self.range_text()})"
+        return None
 
 
 class Limit(_Model):
@@ -178,8 +211,23 @@ class Board(_Model):
         return value
 
 
+class Gateway(_Model):
+    """Per-agent limits a gateway enforces (``[gateway]``); direct mode has none."""
+
+    posts_per_minute: int = Field(30, ge=1, le=100_000)
+    submits_per_hour: int = Field(20, ge=1, le=100_000)
+    upload_bytes_per_day: int = Field(2 * 1024**3, ge=1)
+    max_body_bytes: int = Field(64 * 1024, ge=1, le=64 * 1024)
+    max_artifact_bytes: int = Field(1024**3, ge=1)
+
+
 class Spec(_Model):
-    """The whole ``collab.toml``."""
+    """The whole ``collab.toml``.
+
+    ``organizers`` may moderate: invalidate (and reinstate) others' results, quarantine objects,
+    broadcast. In direct mode they are changed with ``collab organizers add|remove``, which rewrites
+    this file; in gateway mode the operator's CLI does it.
+    """
 
     layout: int = LAYOUT_VERSION
     organizers: list[str] = []
@@ -191,6 +239,7 @@ class Spec(_Model):
     scorer: Scorer | None = None
     claims: Claims = Claims()
     board: Board = Board()
+    gateway: Gateway = Gateway()
 
     @field_validator("layout")
     @classmethod
@@ -213,6 +262,8 @@ class Spec(_Model):
         for b in self.baselines:
             if b.track is not None and b.track not in known:
                 raise ValueError(f"baseline {b.name!r} names unknown track {b.track!r}")
+            if why := self.metric.out_of_range(b.score):
+                raise ValueError(f"baseline {b.name!r}: {why}")
         return self
 
     @property

@@ -44,8 +44,19 @@
     for (const c of name || "") { h ^= c.charCodeAt(0); h = Math.imul(h, 16777619) >>> 0; }
     return PALETTE[h % PALETTE.length];
   }
+  // Initials of an agent id: the first letter of its first word and the start of its last (codex-7 -> C7,
+  // opus-lead -> OL, claude-opus-4 -> C4); a number stays whole up to two digits (agent-12 -> 12, the
+  // "agent" prefix says nothing); a one-word id gives its first two characters (claude -> CL).
+  function initials(name) {
+    let parts = String(name || "").toLowerCase().split("-").filter(Boolean);
+    if (parts.length > 1 && parts[0] === "agent") parts = parts.slice(1);
+    if (!parts.length) return "?";
+    const lead = (p) => (/^\d+$/.test(p) ? p.slice(0, 2) : p[0]);
+    if (parts.length === 1) return (/^\d+$/.test(parts[0]) ? parts[0].slice(-2) : parts[0].slice(0, 2)).toUpperCase();
+    return (parts[0][0] + lead(parts[parts.length - 1])).toUpperCase();
+  }
   function avatar(name) {
-    const a = el("span", "avatar", (name || "?").replace(/^agent-?/, "").slice(-2).toUpperCase() || "?");
+    const a = el("span", "avatar", initials(name));
     a.style.setProperty("background", colour(name));
     a.setAttribute("aria-hidden", "true");
     return a;
@@ -76,8 +87,10 @@
   }
 
   // ---- routing ---------------------------------------------------------------------------------------
+  const SHOWS = ["verified", "all", "invalid"];
   const state = { view: "board", mode: "live", thread: null, query: "", agent: "", type: "",
-                  messages: new Map(), older: 0, lb: null, track: 0, lbAll: false, stats: null, version: {} };
+                  messages: new Map(), older: 0, lb: null, track: 0, lbAll: false, stats: null, version: {},
+                  show: "all", picked: new Set(), result: null, compare: [], itemsAll: false };
 
   function parseRoute() {
     const path = decodeURIComponent(location.pathname);
@@ -89,11 +102,17 @@
     state.mode = "live";
     if (path.startsWith("/thread/")) { state.view = "board"; state.mode = "thread"; state.thread = path.slice(8); }
     else if (path === "/search") { state.view = "board"; state.mode = "search"; state.query = params.get("q") || ""; }
+    else if (path.startsWith("/result/")) { state.view = "result"; state.result = path.slice(8); }
+    else if (path === "/compare") { state.view = "compare"; state.compare = params.getAll("r"); }
     else if (path === "/leaderboard" || path === "/claims" || path === "/agents") state.view = path.slice(1);
     else state.view = "board";
+    if (state.view === "leaderboard") state.show = SHOWS.includes(params.get("show")) ? params.get("show") : "all";
+    state.itemsAll = false;
   }
   function go(url) { history.pushState(null, "", url); route(); }
   function apiFor() {
+    if (state.view === "result") return `/api/result/${encodeURIComponent(state.result)}`;
+    if (state.view === "compare") return "/api/compare?" + state.compare.map((r) => "r=" + encodeURIComponent(r)).join("&");
     if (state.view !== "board") return `/api/${state.view}`;
     if (state.mode === "thread") return `/api/thread/${encodeURIComponent(state.thread)}`;
     if (state.mode === "search") return `/api/search?q=${encodeURIComponent(state.query)}`;
@@ -110,10 +129,11 @@
 
   function route() {
     parseRoute();
+    const tab = state.view === "result" || state.view === "compare" ? "leaderboard" : state.view;
+    for (const v of ["board", "leaderboard", "claims", "agents", "result", "compare"]) $(`view-${v}`).hidden = v !== state.view;
     for (const v of ["board", "leaderboard", "claims", "agents"]) {
-      $(`view-${v}`).hidden = v !== state.view;
-      $(`tab-${v}`).classList.toggle("active", v === state.view);
-      if (v === state.view) $(`tab-${v}`).setAttribute("aria-current", "page"); else $(`tab-${v}`).removeAttribute("aria-current");
+      $(`tab-${v}`).classList.toggle("active", v === tab);
+      if (v === tab) $(`tab-${v}`).setAttribute("aria-current", "page"); else $(`tab-${v}`).removeAttribute("aria-current");
     }
     $("api-link").href = apiFor();
     $("f-agent").value = state.agent;
@@ -284,13 +304,25 @@
   // ---- the leaderboard ------------------------------------------------------------------------------
   function statusCell(r) {
     const td = el("td", "status");
+    td.dataset.label = "Status";
     const b = el("span", `badge st-${r.status}`, r.status);
     td.appendChild(b);
+    if (r.negative) td.appendChild(el("span", "badge dead-end", "dead end"));
     if (r.detail) td.appendChild(el("span", "detail", r.detail));
     if (r.status === "invalid" && r.reason) td.appendChild(el("span", "reason", r.reason));
     if (r.flag) { const f = el("span", "flag", `⚠ ${r.flag}`); td.appendChild(f); }
     return td;
   }
+
+  // Which rows each view shows: a filter over the leaderboard's rows, in its order, with its ranks.
+  const SHOWN = {
+    verified: (r) => r.status === "baseline" || r.verified,
+    all: (r) => r.status !== "invalid",
+    invalid: () => true,
+  };
+  const shownRows = (rows) => rows.filter(SHOWN[state.show]);
+  const cell = (cls, text, label) => { const td = el("td", cls, text); td.dataset.label = label; return td; };
+  const resultURL = (file) => `/result/${encodeURIComponent(file.split("/").pop())}`;
 
   function renderTable(rows) {
     const body = $("lb-body");
@@ -298,21 +330,46 @@
     const shown = state.lbAll ? rows : rows.slice(0, TABLE_ROWS);
     for (const r of shown) {
       const tr = el("tr", `row st-${r.status}${r.flag ? " flagged" : ""}`);
-      tr.appendChild(el("td", "num rank", r.rank ?? "–"));
-      const who = el("td", "who");
+      const pick = el("td", "pick");
+      if (r.status === "verified" && r.file) {
+        const box = el("input");
+        box.type = "checkbox";
+        box.value = r.file.split("/").pop();
+        box.checked = state.picked.has(box.value);
+        box.setAttribute("aria-label", `compare ${r.experiment}`);
+        box.addEventListener("change", () => { if (box.checked) state.picked.add(box.value); else state.picked.delete(box.value); pickedChanged(); });
+        pick.appendChild(box);
+      }
+      tr.appendChild(pick);
+      tr.appendChild(cell("num rank", r.rank ?? "–", "#"));
+      const who = cell("who", null, "Agent");
       if (r.status === "baseline") who.textContent = "baseline";
-      else who.appendChild(link(`/?agent=${encodeURIComponent(r.agent_id)}`, r.agent_id));
+      else who.appendChild(link(`/?agent=${encodeURIComponent(r.agent_id)}`, r.agent_id, "id"));
       tr.appendChild(who);
-      tr.appendChild(el("td", "num score", r.score_text));
-      tr.appendChild(el("td", "exp", r.experiment));
-      tr.appendChild(el("td", "hide-sm model", r.model));
+      const score = cell("num score", null, state.lb ? state.lb.metric : "Score");
+      if (r.status === "verified" && r.file) score.appendChild(link(resultURL(r.file), r.score_text, "to-result"));
+      else score.textContent = r.score_text;
+      tr.appendChild(score);
+      tr.appendChild(cell("exp", r.experiment, "Experiment"));
+      tr.appendChild(cell("model", r.model, "Model"));
       tr.appendChild(statusCell(r));
-      tr.appendChild(el("td", "hide-sm date", r.date));
+      tr.appendChild(cell("date", r.date, "Date (UTC)"));
       body.appendChild(tr);
+    }
+    if (!rows.length) {
+      const tr = el("tr"); const td = el("td", "muted", state.show === "verified" ? "No verified result yet." : "No results yet.");
+      td.colSpan = 8; tr.appendChild(td); body.appendChild(tr);
     }
     const more = $("lb-more");
     more.hidden = state.lbAll || rows.length <= TABLE_ROWS;
     more.textContent = `Show all ${rows.length.toLocaleString()} rows`;
+    pickedChanged();
+  }
+
+  function pickedChanged() {
+    const go = $("compare-go");
+    go.disabled = state.picked.size < 2;
+    go.textContent = state.picked.size ? `Compare selected (${state.picked.size})` : "Compare selected";
   }
 
   const COLORS = { verified: "#0f9d58", "self-reported": "#5b6b8c", flagged: "#d69e2e", invalid: "#c0392b",
@@ -321,16 +378,19 @@
   let chart = null;
 
   function renderChart(lb) {
-    const track = lb.tracks[state.track] || { id: null, best_line: [] };
-    const rows = trackRows(lb);
+    const track = lb.tracks[state.track] || { id: null, best_line: [], verified_line: [] };
+    const rows = shownRows(trackRows(lb));
     const points = rows.filter((r) => r.status !== "baseline" && r.time)
       .map((r) => ({ x: Date.parse(r.time), y: r.score, r }));
-    const line = track.best_line.map((b) => ({ x: Date.parse(b.time), y: b.score, r: b }));
+    // the leaderboard's own best-so-far line: of the verified results in the verified view
+    const line = (state.show === "verified" ? track.verified_line || [] : track.best_line)
+      .map((b) => ({ x: Date.parse(b.time), y: b.score, r: b }));
     const empty = !points.length;
     $("chart-empty").hidden = !empty;
     $("chart-box").hidden = empty;
     const undated = rows.filter((r) => r.status !== "baseline" && !r.time).length;
-    $("chart-note").textContent = `${points.length.toLocaleString()} result${points.length === 1 ? "" : "s"} · ${lb.metric}, ${HIGHER ? "higher" : "lower"} is better`
+    const which = { verified: "verified ", all: "", invalid: "" }[state.show];
+    $("chart-note").textContent = `${points.length.toLocaleString()} ${which}result${points.length === 1 ? "" : "s"} · ${lb.metric}, ${HIGHER ? "higher" : "lower"} is better`
       + (undated ? ` · ${undated} without a date not plotted` : "");
     if (empty || typeof window.Chart !== "function") {
       if (typeof window.Chart !== "function") $("chart-note").textContent = "The chart library did not load.";
@@ -351,7 +411,7 @@
     const group = (pred) => points.filter((p) => pred(p.r));
     const dot = { borderColor: "#ffffff", borderWidth: 1, pointRadius: points.length > 500 ? 3 : 5, pointHoverRadius: 7, order: 1 };
     const datasets = [
-      { label: "Best so far", kind: "best", type: "line", data: line, stepped: "before", borderColor: COLORS.best,
+      { label: state.show === "verified" ? "Best verified so far" : "Best so far", kind: "best", type: "line", data: line, stepped: "before", borderColor: COLORS.best,
         backgroundColor: COLORS.best, borderWidth: 2.5, pointRadius: 0, pointHoverRadius: 4, fill: false, order: 2 },
       { label: "Verified", kind: "results", data: group((r) => r.status === "verified" && !r.flag), backgroundColor: COLORS.verified, ...dot },
       { label: "Self-reported", kind: "results", data: group((r) => r.status === "self-reported" && !r.flag), backgroundColor: COLORS["self-reported"], ...dot },
@@ -410,21 +470,140 @@
     if (!(state.track < data.tracks.length)) state.track = 0;
     pick.value = String(state.track);
     $("score-head").textContent = data.metric;
-    renderTable(trackRows(data));
+    for (const b of $("show-pick").querySelectorAll("button")) b.setAttribute("aria-pressed", String(b.dataset.show === state.show));
+    renderTable(shownRows(trackRows(data)));
     renderChart(data);
+  }
+
+  // ---- a result's items, and results compared item by item -----------------------------------------
+  // Everything here is the server's: per-item verdicts from re-scoring with the space's scorer, the oracle
+  // and the majority vote (domain/results/compare.py), and each result's leaderboard row as it is.
+  const ITEM_ROWS = 100;
+  const fileName = (key) => String(key || "").split("/").pop();
+  const LETTERS = "ABCDEFGH";
+
+  function itemsGrid(box, items, at) {
+    box.replaceChildren();
+    for (const it of items) {
+      const right = it.correct[at];
+      const answered = it.answers[at] !== null && it.answers[at] !== undefined;
+      const sq = el("span", `it ${right ? "ok" : answered ? "bad" : "none"}`);
+      sq.title = `item ${it.index}: gold ${it.gold}, ${answered ? "answer " + it.answers[at] : "no answer"}`;
+      box.appendChild(sq);
+    }
+  }
+
+  async function loadResult(initial) {
+    const { data, fresh } = await getJSON(apiFor());
+    if (!fresh && !initial) return;
+    const r = data.results[0];
+    $("result-title").textContent = r.experiment;
+    const facts = $("result-facts");
+    facts.replaceChildren();
+    for (const [k, v] of [["Agent", r.agent_id], [data.metric, `${r.score_text} (${r.correct.toLocaleString()}/${r.total.toLocaleString()})`],
+                          ["Rank", r.rank ?? "–"], ["Status", r.status + (r.flag ? ` ⚠ ${r.flag}` : "")], ["Scorer", r.detail],
+                          ["Model", r.model || "–"], ["Date (UTC)", r.date], ["File", fileName(r.file)]]) {
+      facts.appendChild(el("dt", "", k)); facts.appendChild(el("dd", "", v));
+    }
+    $("result-note").textContent = "Every item re-scored by the space's scorer from the predictions in the result's per-item file.";
+    const items = data.items;
+    itemsGrid($("result-grid"), items, 0);
+    const wrong = items.filter((it) => !it.correct[0]);
+    const unanswered = wrong.filter((it) => it.answers[0] === null).length;
+    $("result-counts").textContent = `${(items.length - wrong.length).toLocaleString()} right · ${wrong.length.toLocaleString()} wrong`
+      + (unanswered ? ` (${unanswered.toLocaleString()} not answered)` : "");
+    const body = $("result-wrong");
+    body.replaceChildren();
+    for (const it of state.itemsAll ? wrong : wrong.slice(0, ITEM_ROWS)) {
+      const tr = el("tr");
+      tr.appendChild(el("td", "num", it.index));
+      tr.appendChild(el("td", "", it.gold));
+      tr.appendChild(el("td", it.answers[0] === null ? "muted" : "", it.answers[0] === null ? "no answer" : it.answers[0]));
+      body.appendChild(tr);
+    }
+    $("result-more").hidden = state.itemsAll || wrong.length <= ITEM_ROWS;
+    $("result-more").textContent = `Show all ${wrong.length.toLocaleString()} wrong items`;
+    const pick = $("compare-with");
+    const { data: lb } = await getJSON("/api/leaderboard");
+    const others = lb.rows.filter((o) => o.status === "verified" && o.file && o.file !== r.file);
+    pick.replaceChildren(el("option", "", others.length ? "another verified result…" : "no other verified result"));
+    pick.firstChild.value = "";
+    for (const o of others) { const opt = el("option", "", `${o.score_text} · ${o.agent_id} · ${clip(o.experiment, 50)}`); opt.value = fileName(o.file); pick.appendChild(opt); }
+    pick.disabled = !others.length;
+  }
+
+  function tile(label, value, note) {
+    const t = el("div", "tile");
+    t.appendChild(el("span", "label", label));
+    t.appendChild(el("span", "value", value));
+    if (note) t.appendChild(el("span", "note", note));
+    return t;
+  }
+
+  async function loadCompare(initial) {
+    const { data, fresh } = await getJSON(apiFor());
+    if (!fresh && !initial) return;
+    const letter = new Map(data.results.map((r, i) => [r.file, LETTERS[i]]));
+    const list = $("compare-results");
+    list.replaceChildren();
+    data.results.forEach((r, i) => {
+      const li = el("li");
+      li.appendChild(el("span", "letter", LETTERS[i]));
+      li.appendChild(link(resultURL(r.file), r.score_text, "score"));
+      const what = el("span", "what");
+      what.appendChild(el("strong", "id", r.agent_id));
+      what.appendChild(el("span", "muted", ` ${r.experiment} · ${r.correct.toLocaleString()}/${r.total.toLocaleString()}`));
+      li.appendChild(what);
+      list.appendChild(li);
+    });
+    const tiles = $("compare-tiles");
+    tiles.replaceChildren();
+    for (const p of data.pairs) {
+      const a = letter.get(p.a), b = letter.get(p.b);
+      tiles.appendChild(tile(`${b} right, ${a} wrong`, p.b_not_a_count.toLocaleString(), "items"));
+      tiles.appendChild(tile(`${a} right, ${b} wrong`, p.a_not_b_count.toLocaleString(), `both right ${p.both.toLocaleString()} · both wrong ${p.neither.toLocaleString()}`));
+    }
+    if (data.oracle) tiles.appendChild(tile("Oracle: at least one right", data.oracle.score_text, `${data.oracle.correct.toLocaleString()}/${data.oracle.total.toLocaleString()}`));
+    if (data.majority) tiles.appendChild(tile("Majority vote", data.majority.score_text, `${data.majority.correct.toLocaleString()}/${data.majority.total.toLocaleString()} · scored by ${data.majority.scorer}`));
+    $("compare-note").textContent = data.majority
+      ? `The majority vote takes, per item, the answer most of them give (a tie goes to the better result's answer: ${data.majority.ties.toLocaleString()} items) and is scored by the space's scorer.`
+      : "Pick two or more verified results on the leaderboard to compare them.";
+    const head = $("compare-head");
+    head.replaceChildren();
+    const hr = el("tr");
+    hr.appendChild(el("th", "num", "Item"));
+    hr.appendChild(el("th", "", "Gold"));
+    data.results.forEach((r, i) => hr.appendChild(el("th", "", `${LETTERS[i]} (${r.agent_id})`)));
+    head.appendChild(hr);
+    const differ = data.items.filter((it) => it.correct.some(Boolean) && !it.correct.every(Boolean));
+    $("compare-diff-note").textContent = `${differ.length.toLocaleString()} of ${data.total.toLocaleString()} items`;
+    const body = $("compare-diff");
+    body.replaceChildren();
+    for (const it of state.itemsAll ? differ : differ.slice(0, ITEM_ROWS)) {
+      const tr = el("tr");
+      tr.appendChild(el("td", "num", it.index));
+      tr.appendChild(el("td", "", it.gold));
+      it.answers.forEach((ans, i) => {
+        tr.appendChild(el("td", it.correct[i] ? "ans ok" : "ans bad", `${it.correct[i] ? "✓" : "✗"} ${ans === null ? "no answer" : ans}`));
+      });
+      body.appendChild(tr);
+    }
+    $("compare-more").hidden = state.itemsAll || differ.length <= ITEM_ROWS;
+    $("compare-more").textContent = `Show all ${differ.length.toLocaleString()} items`;
   }
 
   // ---- claims, agents, the sidebar, stats ----------------------------------------------------------------
   function claimRow(c) {
     const tr = el("tr", `claim st-${c.status}`);
-    tr.appendChild(el("td", "scope", c.scope));
-    const who = el("td"); who.appendChild(link(`/?agent=${encodeURIComponent(c.agent)}`, c.agent)); tr.appendChild(who);
+    // the scope links to the claim's message; the note column holds the note, or nothing
+    const scope = el("td", "scope"); scope.appendChild(link(`/thread/${encodeURIComponent(c.file)}`, c.scope)); tr.appendChild(scope);
+    const who = el("td", "who"); who.appendChild(link(`/?agent=${encodeURIComponent(c.agent)}`, c.agent, "id")); tr.appendChild(who);
     const st = el("td"); st.appendChild(el("span", `badge cl-${c.status}`, c.status)); tr.appendChild(st);
-    tr.appendChild(el("td", "left", c.expires_in ? `${c.expires_in} left` : c.status === "released" ? `released ${c.ended}` : `expired ${c.expires}`));
+    const ended = c.status === "released" || c.status === "expired" || c.ended;
+    tr.appendChild(el("td", "left", !ended && c.expires_in ? `${c.expires_in} left`
+      : c.status === "released" ? `released ${c.ended || ""}`.trim() : `expired ${c.expires}`));
     tr.appendChild(el("td", "hide-sm", c.since));
-    const note = el("td", "hide-sm note");
-    note.appendChild(link(`/thread/${encodeURIComponent(c.file)}`, c.note || "message"));
-    tr.appendChild(note);
+    tr.appendChild(el("td", "hide-sm note", c.note || ""));
     return tr;
   }
 
@@ -539,6 +718,8 @@
     if (state.view === "board") { await loadBoard(initial); await loadSide(); }
     else if (state.view === "leaderboard") await loadLeaderboard(initial);
     else if (state.view === "claims") await loadClaims(initial);
+    else if (state.view === "result") await loadResult(initial);
+    else if (state.view === "compare") await loadCompare(initial);
     else await loadAgents(initial);
   }
 
@@ -588,12 +769,46 @@
     if (q) go(`/search?q=${encodeURIComponent(q)}`); else go("/");
   });
   $("older").addEventListener("click", () => loadOlder().catch(showError));
-  $("lb-more").addEventListener("click", () => { state.lbAll = true; if (state.lb) renderTable(trackRows(state.lb)); });
-  $("track").addEventListener("change", () => { state.track = Number($("track").value); if (state.lb) { renderTable(trackRows(state.lb)); renderChart(state.lb); } });
+  $("lb-more").addEventListener("click", () => { state.lbAll = true; if (state.lb) renderTable(shownRows(trackRows(state.lb))); });
+  $("track").addEventListener("change", () => { state.track = Number($("track").value); if (state.lb) { renderTable(shownRows(trackRows(state.lb))); renderChart(state.lb); } });
+  for (const b of $("show-pick").querySelectorAll("button")) {
+    b.addEventListener("click", () => go(b.dataset.show === "all" ? "/leaderboard" : `/leaderboard?show=${b.dataset.show}`));
+  }
+  $("compare-go").addEventListener("click", () => go("/compare?" + [...state.picked].map((f) => "r=" + encodeURIComponent(f)).join("&")));
+  $("compare-with").addEventListener("change", () => {
+    const other = $("compare-with").value;
+    if (other) go(`/compare?r=${encodeURIComponent(state.result)}&r=${encodeURIComponent(other)}`);
+  });
+  $("result-more").addEventListener("click", () => { state.itemsAll = true; loadResult(true).catch(showError); });
+  $("compare-more").addEventListener("click", () => { state.itemsAll = true; loadCompare(true).catch(showError); });
   $("jump").addEventListener("click", () => { const box = $("chat-box"); box.scrollTop = box.scrollHeight; $("jump").hidden = true; });
   $("chat-box").addEventListener("scroll", () => { const b = $("chat-box"); if (b.scrollHeight - b.scrollTop - b.clientHeight < 60) $("jump").hidden = true; });
 
-  $("sub").textContent = `${cfg.goal} · ${cfg.metric}, ${HIGHER ? "higher" : "lower"} is better`;
+  // The goal, cut at a word to fit its two lines (a CSS line clamp would cut mid-word), with "more".
+  const GOAL = `${cfg.goal} · ${cfg.metric}, ${HIGHER ? "higher" : "lower"} is better`;
+  let goalOpen = false;
+  function fitGoal() {
+    const sub = $("sub"), goal = $("goal"), more = $("goal-more");
+    goal.textContent = GOAL;
+    more.hidden = true;
+    sub.classList.toggle("open", goalOpen);
+    if (goalOpen) { more.hidden = false; more.textContent = "less"; return; }
+    const lines = (h) => Math.round(h / parseFloat(getComputedStyle(sub).lineHeight));
+    if (lines(sub.scrollHeight) <= 2) return;
+    more.hidden = false;
+    more.textContent = "more";
+    const words = GOAL.split(" ");
+    let lo = 0, hi = words.length;
+    while (lo < hi) {  // the most words that fit with "… more"
+      const mid = Math.ceil((lo + hi) / 2);
+      goal.textContent = words.slice(0, mid).join(" ") + "…";
+      if (lines(sub.scrollHeight) <= 2) lo = mid; else hi = mid - 1;
+    }
+    goal.textContent = words.slice(0, lo).join(" ").replace(/[\s.,;:·-]+$/, "") + "…";
+  }
+  $("goal-more").addEventListener("click", () => { goalOpen = !goalOpen; fitGoal(); });
+  window.addEventListener("resize", fitGoal);
+  fitGoal();
   $("source").textContent = cfg.url;
   route();
   poll();

@@ -1,0 +1,5 @@
+"""``python -m collabspace.cli``: the same as ``collab``."""
+
+from . import main
+
+main()
