@@ -352,3 +352,33 @@ def test_errors_read_the_same_in_both_modes(gateway, tmp_path):
         with pytest.raises(Exception) as info:
             space.post("no-such-type", "x")
         assert "unknown message type 'no-such-type'" in info.value.message and info.value.hint
+
+
+def test_organizers_change_only_through_the_operator(gateway, run_cli):
+    gateway.join("agent-01")
+    before = gateway.store.get("collab.toml")
+    r = run_cli("organizers", "add", "agent-01", "--space", gateway.url, "--agent", "agent-01")
+    lines = r.err.strip().splitlines()
+    assert r.code == 1 and lines[0] == f"error: {gateway.url} is a gateway: its organizers change only through its operator"
+    assert "collab gateway token STORE ID --organizer" in lines[1]
+    assert gateway.store.get("collab.toml") == before
+    r = run_cli("gateway", "token", str(gateway.store.root) if hasattr(gateway.store, "root") else gateway.store.url,
+                "org-2", "--organizer")
+    assert r.code == 0 and r.out.startswith("cs1.org-2.")
+    assert "org-2" in Space(gateway.store).spec.organizers
+
+
+def test_compare_and_per_item_results_work_through_the_gateway(gateway, tmp_path):
+    a = gateway.join("agent-01")
+    from collabspace.scorers.gsm8k import GSM8KScorer
+
+    items, _ = GSM8KScorer().reference()
+    def preds(n):
+        return "".join(json.dumps({"index": i, "prediction": "#### " + items[i]["answer"].rsplit("####")[1].strip()})
+                       + "\n" for i in range(n)).encode()
+    one = a.submit("ten", predictions=preds(10), name="ten")
+    two = a.submit("twenty", predictions=preds(20), name="twenty")
+    assert one.status == two.status == "verified"
+    cmp = a.compare([one.key, two.key])
+    (pair,) = cmp.pairs
+    assert pair.b_not_a == list(range(10, 20)) and pair.a_not_b == [] and pair.both == 10

@@ -38,8 +38,11 @@ def test_a_person_signs_in_and_posts_a_reply(tmp_path, browser):  # noqa: F811
         assert reply.agent == "human-alice" and reply.extra["via"] == "gateway"
         assert reply.refs == (question.key,) and reply.body.strip() == "BPE, from a person"
         page.goto(f"{gw.url}/")  # the dashboard reads without signing in (--public-read)
-        page.wait_for_timeout(500)
-        assert page.title()
+        page.wait_for_selector("text=BPE, from a person")
+        assert page.get_attribute("#compose-link", "href") == "/compose"
+        agent.post("status-update", "pushed to the page by the event stream", topic="sse")
+        # its fallback poll is every 30 s here: only /v1/events can bring this within 5 s
+        page.wait_for_selector("text=pushed to the page by the event stream", timeout=5000)
         page.close()
         fresh = browser.new_page()  # a browser that never signed in cannot post
         fresh.goto(f"{gw.url}/compose")

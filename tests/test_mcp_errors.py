@@ -140,8 +140,9 @@ def test_schema_errors_and_unknown_tools_or_arguments_are_one_error_line(space):
 
 
 # -- every argument bounded ------------------------------------------------------------------------------------
-def out_of_bounds(schema: dict) -> list[object]:
-    """Values just past anything a parameter can reasonably take, by its JSON type."""
+def out_of_bounds(schema: dict, name: str = "") -> list[object]:
+    """Values just past anything a parameter can reasonably take, by its JSON type (a text just past its
+    advertised length when it is a long one, such as a predictions file's text)."""
     types = {schema.get("type")} | {s.get("type") for s in schema.get("anyOf", [])}
     if "integer" in types:
         return [10**9, -10**9]
@@ -150,7 +151,9 @@ def out_of_bounds(schema: dict) -> list[object]:
     if "object" in types:
         return [{f"k{i}": i for i in range(1000)}, {"k": "v" * 10_000}]
     if "string" in types and "enum" not in schema:
-        return ["x" * 70_000]
+        from collabspace.mcp import bounds
+
+        return ["x" * max(70_000, bounds.TEXT.get(name, 0) + 1)]
     return []
 
 
@@ -169,7 +172,7 @@ def test_every_argument_out_of_bounds_is_refused_and_nothing_changes(space, tmp_
                 required = tool.input_schema.get("required", [])
                 base = {name: ("x" if props[name].get("type") == "string" else ["x"]) for name in required}
                 for name, schema in props.items():
-                    for value in out_of_bounds(schema):
+                    for value in out_of_bounds(schema, name):
                         out.append((tool.name, name, await client.call_tool(tool.name, {**base, name: value})))
         return out
 

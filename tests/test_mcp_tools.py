@@ -36,10 +36,19 @@ def calls(server, *steps):
     return asyncio.run(main())
 
 
-@pytest.fixture
-def gsm8k(memory_url) -> str:
-    Space.init(memory_url, preset_spec("gsm8k"))
-    return memory_url
+@pytest.fixture(params=["direct", "gateway"])
+def gsm8k(request, memory_url, tmp_path) -> str:
+    """A GSM8K space's address: in memory, or a gateway over a local folder (the same tools, the same
+    answers; agents agent-00..agent-09 hold tokens)."""
+    if request.param == "direct":
+        Space.init(memory_url, preset_spec("gsm8k"))
+        return memory_url
+    from gateway_support import serve_folder
+
+    Space.init(str(tmp_path / "space"), preset_spec("gsm8k"))
+    gw = serve_folder(tmp_path / "space")
+    request.addfinalizer(gw.server.stop)
+    return gw.url
 
 
 def test_read_filters_authors_with_author_like_the_clis_from(gsm8k):
@@ -202,7 +211,7 @@ def test_the_space_can_be_obtained_per_call(gsm8k):
     assert "_agent-01_a.md" in first and "_agent-02_b.md" in second
     assert "for agent-02" in digest
     assert asked == ["agent-01", "agent-02", "agent-02"]
-    authors = sorted(m.agent for m in Space.open(gsm8k).board.read())
+    authors = sorted(m.agent for m in Space.open(gsm8k, agent="agent-03").board.read())  # a reader with a token
     assert authors == ["agent-01", "agent-02"]
 
 

@@ -58,7 +58,8 @@ _TIMES = [
     (re.compile(r"\d{8}-\d{6}(-\d+)?"), "STAMP"),
     (re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|\+00:00| UTC)?"), "TIME"),
     (re.compile(r"\b(\d+(\.\d+)?\s?(ms|min|s|m|h|d))+\b( ago)?"), "DUR"),
-    (re.compile(r'"(age|expires_in|arrival|joined|last_modified|modified|date|time|timestamp|since|expires|ended|'
+    # sizes: a gateway's documents carry its "via": "gateway" stamp too
+    (re.compile(r'"(size|age|expires_in|arrival|joined|last_modified|modified|date|time|timestamp|since|expires|ended|'
                 r'read_to)": ("[^"]*"|null|\d+)'), r'"\1": X'),
 ]
 

@@ -24,7 +24,7 @@ from .domain.results import invalidation
 from .domain.results import results as result_files
 from .domain.setup import agents
 from .domain.timefmt import utcnow
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .local import tokens
 from .scorers import ScoreReport
 from .space import JoinResult, Space
@@ -67,6 +67,14 @@ class RemoteSpace(Space):
         key = out["key"]
         return JoinResult(registration=agents.parse_registration(key, self.store.get(key)), created=out["created"],
                           key=key)
+
+    def set_organizers(self, organizers: Sequence[str]) -> Any:
+        """Organizers change only through the gateway's operator, where the store's credentials are."""
+        raise Forbidden(f"{self.url} is a gateway: its organizers change only through its operator",
+                        hint="where the store's credentials are: collab gateway token STORE ID --organizer")
+
+    def change_organizers(self, *, add: Sequence[str] = (), remove: Sequence[str] = ()) -> list[str]:
+        return self.set_organizers(())
 
     # -- board ----------------------------------------------------------------------------------
     def post(self, type: str, body: str, *, topic: str | None = None, refs: Sequence[str] = (),

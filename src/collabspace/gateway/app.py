@@ -459,7 +459,8 @@ def create_gateway_app(gateway: Gateway, *, allowed_hosts: frozenset[tuple[str, 
                         media_type="text/javascript", headers={"X-Content-Type-Options": "nosniff"})
 
     # -- assembly --------------------------------------------------------------------------------
-    api.mount("/", ReadGuard(create_app(gw.space, live=gw.live), gw))
+    api.mount("/", ReadGuard(create_app(gw.space, live=gw.live,
+                                        config={"events": "/v1/events", "compose": "/compose"}), gw))
     app: ASGIApp = api
     if mcp:
         from .mcp import mcp_app

@@ -26,7 +26,7 @@ DEFAULT_TEXT = 1_000
 TEXT: dict[str, int] = {"body": 65_536, "bio": 4_000, "notes": 4_000, "experiment": 500, "note": 500,
                         "reason": 500, "query": 500, "scope": 200, "model": 200, "harness": 100, "topic": 100,
                         "name": 100, "duration": 40, "since": 80, "type": 40, "kind": 40, "author": 40,
-                        "track": 64}
+                        "track": 64, "predictions": 16 * 1024 * 1024}
 #: (min, max) of every whole-number parameter, per tool and name.
 COUNTS: dict[tuple[str, str], tuple[int, int]] = {
     ("read", "limit"): (1, 200), ("inbox", "limit"): (1, 200), ("search", "limit"): (1, 100),

@@ -296,10 +296,10 @@ def build_server(space: Space | Callable[[], Space], *, root: str | os.PathLike[
         return text
 
     @tool(ADDS)
-    def post(type: str, body: str, topic: str = "", refs: list[str] | None = None) -> str:
+    def post(type: str, body: str, topic: str = "", refs: list[str] | None = None, broadcast: bool = False) -> str:
         """Post a message. type: status-update|experiment-proposal|results-report|question|claim|build-on.
-        refs: filenames of messages you answer. Mention agents as @id."""
-        message = current().post(type, body, topic=topic or None, refs=refs or ())
+        refs: filenames of messages you answer. Mention agents as @id. broadcast: organizers, to every inbox."""
+        message = current().post(type, body, topic=topic or None, refs=refs or (), broadcast=broadcast)
         return f"posted {message.file}"
 
     @tool(READ_ONLY)
@@ -351,16 +351,20 @@ def build_server(space: Space | Callable[[], Space], *, root: str | os.PathLike[
     @tool(ADDS)
     def submit(experiment: str, score: float | None = None, predictions_file: str = "", name: str = "",
                model: str = "", notes: str = "", track: str = "", fields: dict[str, Any] | None = None,
-               refs: list[str] | None = None) -> str:
-        """Submit a result: predictions_file (JSONL path, scored here: verified) or score (self-reported).
-        fields: the task's own, e.g. {"artifact_size_bytes": 15000000}. refs: messages/results it builds on."""
-        predictions = read_file(predictions_file, "predictions file") if predictions_file else None
+               refs: list[str] | None = None, predictions: str = "", negative: bool = False) -> str:
+        """Submit a result: predictions_file (JSONL path) or predictions (its text), scored here: verified;
+        or score (self-reported). fields: the task's own, e.g. {"artifact_size_bytes": 15000000}. refs:
+        what it builds on. negative: a dead end (recorded, never ranked best)."""
+        if predictions and predictions_file:
+            raise InvalidInput("give predictions or predictions_file, not both", hint="predictions_file=\"\" ")
+        data = predictions.encode() if predictions else None
+        predictions = read_file(predictions_file, "predictions file") if predictions_file else data
         if predictions is None and score is None:
             raise InvalidInput("give score or predictions_file", hint="predictions_file is scored here and verified")
         pairs = [f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in (fields or {}).items()]
         sub = current().submit(experiment, score=score, predictions=predictions, name=name or None,
                                model=model or None, notes=notes or None, track=track or None, fields=pairs,
-                               refs=refs or ())
+                               refs=refs or (), negative=negative)
         return f"stored {sub.key}: {sub.status}, score {sub.score:.6g}" + (
             f" (invalid: {sub.reason})" if sub.reason else "")
 

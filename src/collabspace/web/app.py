@@ -92,11 +92,14 @@ def _int(request: Request, name: str) -> int | None:
         raise InvalidInput(f"{name} must be a whole number, got {value!r}", hint=f"e.g. ?{name}=200") from None
 
 
-def _shell(space: Space) -> str:
-    """The page: the static shell with the config as a JSON data block and the title as HTML text."""
+def _shell(space: Space, extra: dict[str, str] | None = None) -> str:
+    """The page: the static shell with the config as a JSON data block and the title as HTML text.
+
+    ``extra`` adds to the config (a gateway gives ``events``, its event stream, and ``compose``, its
+    composer page)."""
     spec = space.spec
     config = {"title": spec.task.title, "task": spec.task.id, "goal": spec.task.goal, "metric": spec.metric.name,
-              "direction": spec.metric.direction, "url": space.url, "types": list(spec.message_types)}
+              "direction": spec.metric.direction, "url": space.url, "types": list(spec.message_types), **(extra or {})}
     page = resources.files("collabspace.web").joinpath("static/dashboard/index.html").read_text("utf-8")
     return fill_template(page, {"CONFIG": script_json(config), "TITLE": html.escape(spec.task.title)})
 
@@ -208,13 +211,15 @@ class HostGuard:
 
 
 def create_app(space: Space | str, *, live: LiveSpace | None = None,
-               allowed_hosts: frozenset[tuple[str, int | None]] | None = None) -> Starlette:
+               allowed_hosts: frozenset[tuple[str, int | None]] | None = None,
+               config: dict[str, str] | None = None) -> Starlette:
     """The dashboard app for a space (an opened :class:`Space` or an address).
 
     Args:
         allowed_hosts: the ``Host`` values to answer (:func:`host_allow_list`); the servers
             (:func:`serve`, :class:`BackgroundServer`) always give it. ``None``: no check, for an
             in-process client only (Starlette's ``TestClient``).
+        config: more entries of the page's config block (see :func:`_shell`).
     """
     space = Space.open(space) if isinstance(space, str) else space
     live = live or LiveSpace(space)
@@ -226,7 +231,7 @@ def create_app(space: Space | str, *, live: LiveSpace | None = None,
         return handler
 
     def page(request: Request) -> Response:
-        return HTMLResponse(_shell(space), headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache",
+        return HTMLResponse(_shell(space, config), headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache",
                                                     "X-Content-Type-Options": "nosniff"})
 
     q = lambda r, name: r.query_params.get(name) or None  # noqa: E731

@@ -812,5 +812,21 @@
   $("source").textContent = cfg.url;
   route();
   poll();
-  setInterval(poll, POLL_MS);
+  if (cfg.compose) {  // served by a gateway: a person signs in there to post and reply
+    const post = document.createElement("a");
+    post.href = cfg.compose;
+    post.id = "compose-link";
+    post.textContent = "Sign in to post";
+    post.target = "_blank";
+    $("source").after(" · ", post);
+  }
+  if (cfg.events && window.EventSource) {
+    // A gateway pushes: refresh when it says something changed, and poll only as a slow fallback.
+    const stream = new EventSource(cfg.events);
+    stream.addEventListener("message", () => poll());
+    stream.addEventListener("changed", () => poll());
+    setInterval(poll, POLL_MS * 15);
+  } else {
+    setInterval(poll, POLL_MS);
+  }
 })();
