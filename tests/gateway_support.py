@@ -40,7 +40,9 @@ class LiveGateway:
     def issue(self, agent: str, role: str) -> str:
         """An operator-issued token (organizer or human)."""
         token = new_token(agent)
-        Tokens(self.store).bind(agent, token, role=role)
+        # the server's own token book, as if the operator's `collab gateway token` had run a second ago
+        # (another process's bind reaches a replica at its next listing, within a second)
+        self.server.gateway.tokens.bind(agent, token, role=role)
         if role == "organizer":
             space = Space(self.store)
             space.set_organizers([*space.spec.organizers, agent])
@@ -85,7 +87,7 @@ def serve_folder(path, *, ttl: float = 0.0) -> LiveGateway:
     gw = LiveGateway(server=GatewayServer(store, audit_flush=0, ttl=ttl).start(), store=store)
     for agent in SUITE_AGENTS:
         token = new_token(agent)
-        Tokens(store).bind(agent, token)
+        gw.server.gateway.tokens.bind(agent, token)
         token_file.save(gw.url, agent, token)
         gw.tokens[agent] = token
     return gw

@@ -11,6 +11,12 @@ plain values (text, numbers, booleans, lists, mappings; dates become text).
 Anything else is a :class:`FrontmatterError`. libyaml parses and composes when
 installed (several times faster); the pure-Python parser is the fallback, with
 the same rules and the same output.
+
+Reading is also cheap, because a new reader parses every header of the board: the
+simplest form (``key: text`` lines and lists of text, what ``collab post`` writes)
+is read without YAML, and other headers are built from the composed nodes without
+PyYAML's constructor wherever they hold only text, lists and mappings. Both give
+exactly what PyYAML gives (tests/test_frontmatter_fast.py compares them).
 """
 
 from __future__ import annotations

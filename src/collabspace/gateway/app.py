@@ -28,11 +28,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .. import __version__
 from ..domain import paths
 from ..domain.board.messages import Message
-from ..errors import CollabError, Forbidden, InvalidInput, TooLarge, http_status
+from ..errors import CollabError, Forbidden, InvalidInput, NotFound, TooLarge, http_status
 from ..web.app import HostGuard, create_app
 from .service import Call, Gateway
 
 SESSION_COOKIE = "collab_token"
+#: Stored bytes are anyone's writing: never sniffed, never run as a page of this origin.
+STORE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox; default-src 'none'"}
+#: The most files one push may hold.
+MAX_PUSH_FILES = 10_000
 COMPOSE_CSP = ("default-src 'self'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; "
                "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 #: Request bodies larger than this are refused before they are read (artifacts and results have their own).
@@ -131,7 +135,7 @@ class BodyCap:
 
     def cap(self, path: str) -> int:
         if path.startswith("/v1/artifacts"):
-            return int(self.gateway.space.spec.gateway.max_artifact_bytes)
+            return int(self.gateway.space.spec.gateway.upload_bytes_per_day) + 1024 * 1024
         if path.startswith("/v1/results"):
             return RESULTS_CAP
         return JSON_CAP
@@ -146,21 +150,30 @@ class BodyCap:
         if length is not None and length.isdigit() and int(length) > cap:
             await self._refuse(scope, receive, send, cap)
             return
-        seen = 0
-
-        async def counted() -> dict:
-            nonlocal seen
+        if scope["path"].startswith("/v1/artifacts"):  # streamed to disk by its route, which counts it
+            await self.app(scope, receive, send)
+            return
+        # A body of unknown length (chunked) is read here, up to its cap, before any route sees it.
+        body, more = b"", True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > cap:
-                    raise _Oversize()
-            return message
+            if message["type"] != "http.request":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > cap:
+                await self._refuse(scope, receive, send, cap)
+                return
+        sent = False
 
-        try:
-            await self.app(scope, counted, send)
-        except _Oversize:
-            await self._refuse(scope, receive, send, cap)
+        async def replay() -> dict:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, cap: int) -> None:
         request = Request(scope)
@@ -169,10 +182,6 @@ class BodyCap:
                                            hint="send less (push big files as artifacts; the organizer sets "
                                            "[gateway] max_artifact_bytes)"))
         await JSONResponse(exc.to_dict(), status_code=413)(scope, receive, send)
-
-
-class _Oversize(Exception):
-    pass
 
 
 class ReadGuard:
@@ -242,7 +251,10 @@ def create_gateway_app(gateway: Gateway, *, allowed_hosts: frozenset[tuple[str, 
 
     @api.post("/v1/session", summary="Sign the dashboard in with a token (sets an HttpOnly cookie)")
     def session(body: SessionIn, request: Request) -> Response:
-        ident = gw.tokens.verify(body.token)
+        try:
+            ident = gw.tokens.verify(body.token)
+        except CollabError as exc:
+            raise gw.refuse(_call(request), "signin", None, exc) from None
         out = JSONResponse({"agent": ident.agent, "role": ident.role})
         out.set_cookie(SESSION_COOKIE, body.token, httponly=True, samesite="strict",
                        secure=request.url.scheme == "https", max_age=30 * 86400)
@@ -259,8 +271,17 @@ def create_gateway_app(gateway: Gateway, *, allowed_hosts: frozenset[tuple[str, 
         call = _call(request)
         try:
             paths.check_agent_id(body.agent)
-            invite = gw.invites.spend(body.invite, body.agent)
-            created = gw.tokens.bind(body.agent, body.token, invite=invite)
+            if body.agent in gw.space.spec.organizers or body.agent.startswith("human-"):
+                raise Forbidden(f"{body.agent} is an organizer's or a person's id: the operator issues its token",
+                                hint="join with your own agent id (--agent ID)")
+            record = gw.invites.check(body.invite)  # valid, before the id is bound: a refusal spends nothing
+            created = gw.tokens.bind(body.agent, body.token, invite=record["id"])
+            try:
+                gw.invites.spend(body.invite, body.agent)
+            except CollabError:
+                if created:
+                    gw.tokens.unbind(body.agent, body.token)
+                raise
         except CollabError as exc:
             raise gw.refuse(call, "join", paths.token_key(body.agent) if paths.AGENT_ID_RE.match(body.agent) else None,
                             exc) from None
@@ -288,8 +309,12 @@ def create_gateway_app(gateway: Gateway, *, allowed_hosts: frozenset[tuple[str, 
     def store_get(key: str, request: Request) -> Response:
         gw.reader(_call(request))
         first = _range_end(request.headers.get("range"))
-        data = gw.get(key, first=first)
-        return Response(data, media_type=_media_type(key), status_code=206 if first is not None else 200)
+        try:
+            data = gw.get(key, first=first)
+        except NotFound:  # the store's own message names its location (a folder, a bucket): not for clients
+            raise NotFound(f"{key} is not stored in this space", hint="list keys with: collab ls") from None
+        return Response(data, media_type=_media_type(key), status_code=206 if first is not None else 200,
+                        headers=STORE_HEADERS)
 
     @api.api_route("/v1/store/{key:path}", methods=["PUT", "POST", "DELETE", "PATCH"], include_in_schema=False)
     def store_write(key: str, request: Request) -> Response:
@@ -327,7 +352,7 @@ def create_gateway_app(gateway: Gateway, *, allowed_hosts: frozenset[tuple[str, 
             if body.read_to:
                 space.stamp = {**space.stamp, "read_to": body.read_to.rsplit("/", 1)[-1]}
             m = space.post(body.type, body.body, topic=body.topic, refs=body.refs, broadcast=body.broadcast)
-            return m.key, {"key": m.key, "message": m.to_dict(), "stored": _stored(gw, m.key)}
+            return m.key, {"key": m.key, "message": m.to_dict(), "stored": _stored(gw, m)}
         return gw.write(call, "post", body.model_dump(), run, limit="post")
 
     @api.post("/v1/claims", summary="Claim (or renew) a direction of work")
@@ -335,7 +360,7 @@ def create_gateway_app(gateway: Gateway, *, allowed_hosts: frozenset[tuple[str, 
         def run(space: Any) -> tuple[str, dict]:
             r = space.claim(body.scope, duration=body.duration, note=body.note, force=body.force)
             return r.message.key, {"key": r.message.key, "renewed": r.renewed, "contested": r.contested,
-                                   "stored": _stored(gw, r.message.key),
+                                   "stored": _stored(gw, r.message),
                                    "claim": r.claim.to_dict(space.clock())}
         return gw.write(_call(request, body.agent), "claim", body.model_dump(), run, limit="post")
 
@@ -384,15 +409,21 @@ def create_gateway_app(gateway: Gateway, *, allowed_hosts: frozenset[tuple[str, 
             raise gw.refuse(call, "push", None, exc) from None
         with tempfile.TemporaryDirectory(prefix="collab-gw-push-") as tmp:
             tar_path = Path(tmp) / "upload.tar"
+            limits = gw.space.spec.gateway
+            cap, total_cap = int(limits.max_artifact_bytes), int(limits.upload_bytes_per_day)
             size = 0
             with tar_path.open("wb") as out:
                 async for chunk in request.stream():
                     size += len(chunk)
+                    if size > total_cap + 1024 * 1024:  # the tar's headers on top of a day's bytes
+                        raise gw.refuse(call, "push", None, TooLarge(
+                            f"the upload is over this gateway's cap of {total_cap:,} bytes a day",
+                            hint="the organizer sets [gateway] upload_bytes_per_day"))
                     out.write(chunk)
             root = Path(tmp) / "x"
             root.mkdir()
             try:
-                top = await asyncio.to_thread(_unpack, tar_path, root, int(gw.space.spec.gateway.max_artifact_bytes))
+                top, size = await asyncio.to_thread(_unpack, tar_path, root, cap, total_cap)
             except CollabError as exc:
                 raise gw.refuse(call, "push", None, exc) from None
 
@@ -446,6 +477,13 @@ def create_gateway_app(gateway: Gateway, *, allowed_hosts: frozenset[tuple[str, 
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
+    @api.api_route("/v1/{rest:path}", methods=["GET", "PUT", "POST", "DELETE", "PATCH"], include_in_schema=False)
+    def no_route(rest: str, request: Request) -> Response:
+        err = NotFound(f"no route {request.method} /v1/{rest}", hint="GET /v1 lists the routes")
+        if request.method != "GET":
+            gw.refuse(_call(request), f"{request.method.lower()} /v1/{rest}"[:100], None, err)
+        raise err
+
     # -- people: sign in and post ---------------------------------------------------------------
     @api.get("/compose", include_in_schema=False)
     def compose() -> Response:
@@ -488,10 +526,10 @@ class _Dispatch:
             await self.api(scope, receive, send)
 
 
-def _stored(gw: Gateway, key: str) -> str:
-    """The bytes just written under ``key``, for the client to parse as it parses any message (one GET
-    here saves the client a listing and a GET through the gateway)."""
-    return gw.store.get(key).decode("utf-8")
+def _stored(gw: Gateway, m: Message) -> str:
+    """The bytes just written for ``m``, for the client to parse as it parses any message (this saves it
+    a listing and a GET through the gateway); read back only if the post was an earlier attempt's."""
+    return (m.stored or gw.store.get(m.key)).decode("utf-8")
 
 
 def _register(space: Any, reg: dict[str, Any]) -> tuple[str, dict]:
@@ -546,29 +584,39 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _unpack(tar_path: Path, root: Path, cap: int) -> Path:
-    """Unpack an upload: one top-level file or folder, regular files only, inside ``root``, each
-    file under the cap. Returns the top-level path.
+def _unpack(tar_path: Path, root: Path, cap: int, total_cap: int) -> tuple[Path, int]:
+    """Unpack an upload: an uncompressed tar of one top-level file or folder, regular files only, at most
+    :data:`MAX_PUSH_FILES`, each under ``cap`` and all under ``total_cap``, inside ``root``. Nothing is written
+    before every member has been checked. Returns the top-level path and the files' total size (what the
+    daily upload limit counts: a compressed tar could carry far more than it weighs).
 
     Raises:
-        InvalidInput: not a tar, links or devices, absolute or ``..`` names, several top-level entries.
-        TooLarge: a file over the cap.
+        InvalidInput: not an uncompressed tar, links or devices, absolute or ``..`` names, several
+            top-level entries, too many files.
+        TooLarge: a file over ``cap``, or the files over ``total_cap``.
     """
     try:
-        with tarfile.open(tar_path, "r:*") as tar:
+        with tarfile.open(tar_path, "r:") as tar:
             members = tar.getmembers()
             tops = {m.name.split("/", 1)[0] for m in members}
             if len(tops) != 1 or not members:
                 raise InvalidInput("an upload holds exactly one file or one folder", hint="push one path at a time")
+            if len(members) > MAX_PUSH_FILES:
+                raise InvalidInput(f"an upload holds at most {MAX_PUSH_FILES:,} files", hint="push a smaller folder")
+            total = 0
             for m in members:
                 if not (m.isfile() or m.isdir()):
                     raise InvalidInput(f"{m.name} is not a regular file", hint="push regular files and folders only")
                 if m.size > cap:
                     raise TooLarge(f"{m.name} is over this gateway's cap of {cap:,} bytes per file",
                                    hint="the organizer sets [gateway] max_artifact_bytes")
+                total += m.size
+                if total > total_cap:
+                    raise TooLarge(f"the upload is over this gateway's cap of {total_cap:,} bytes a day",
+                                   hint="the organizer sets [gateway] upload_bytes_per_day")
             tar.extractall(root, filter="data")
     except (tarfile.TarError, OSError, ValueError) as exc:
-        raise InvalidInput(f"the upload is not a readable tar ({type(exc).__name__})",
+        raise InvalidInput(f"the upload is not an uncompressed tar ({type(exc).__name__})",
                            hint="use collab push, which packs the path for you") from None
-    return root / tops.pop()
+    return root / tops.pop(), total
 

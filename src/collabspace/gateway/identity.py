@@ -96,8 +96,15 @@ class Tokens:
                         self._listing, self._listed_at = listing, now
         with self._lock:
             hit = self._cache.get(agent)
+            listed = key in self._listing
         if hit is not None and not fresh:
             return hit[1]
+        if not listed and not fresh:
+            # Not in the window's listing: no token (or one bound a moment ago at another replica). One
+            # fresh listing per second at most answers that, so made-up ids cost no request each.
+            if now - self._listed_at < 1.0:
+                return None
+            return self.record(agent, fresh=True) if key in self._relist() else None
         try:
             rec = safejson.loads(self.store.get(key), what=key)
             rec = rec if isinstance(rec, dict) else None
@@ -106,6 +113,14 @@ class Tokens:
         with self._lock:
             self._cache[agent] = (now, rec, self._listing.get(key))
         return rec
+
+    def _relist(self) -> dict[str, tuple]:
+        with self._listing_lock:
+            if self._monotonic() - self._listed_at >= 1.0:
+                listing = {i.key: (i.etag, i.size) for i in self.store.list(paths.GATEWAY_TOKENS)}
+                with self._lock:
+                    self._listing, self._listed_at = listing, self._monotonic()
+            return self._listing
 
     def verify(self, token: str | None) -> Identity:
         """The identity behind a bearer token.
@@ -153,7 +168,17 @@ class Tokens:
                            hint="choose another id with --agent") from None
         with self._lock:
             self._cache.pop(agent, None)
+            self._listing[paths.token_key(agent)] = (None, 0)  # known here at once, before the next listing
         return True
+
+    def unbind(self, agent: str, token: str) -> None:
+        """Undo :meth:`bind` of this very token (a join whose invite failed after the bind); any other
+        record is left alone."""
+        rec = self.record(agent, fresh=True) or {}
+        if hmac.compare_digest(str(rec.get("sha256", "")), _hash(token)):
+            self.store.delete(paths.token_key(agent))
+        with self._lock:
+            self._cache.pop(agent, None)
 
     def revoke(self, agent: str) -> dict:
         """Mark ``agent``'s token revoked (the id stays bound: it cannot be joined again).
@@ -209,6 +234,14 @@ class Invites:
         self.store.put(paths.invite_key(invite), (json.dumps(record, indent=2) + "\n").encode(), create_only=True)
         return code
 
+    def check(self, code: str) -> dict:
+        """The invite's record, if the code is valid and unexpired (no use is taken).
+
+        Raises:
+            Forbidden: an unknown, wrong or expired invite.
+        """
+        return self._record(code)[1]
+
     def spend(self, code: str, agent: str) -> str:
         """Take one use of an invite for ``agent``; a retry by the same agent takes none.
 
@@ -218,20 +251,7 @@ class Invites:
         Raises:
             Forbidden: an unknown, wrong, expired or used-up invite.
         """
-        parts = (code or "").split(".")
-        bad = Forbidden("the invite code is not valid for this gateway", hint="ask the organizer for a new invite")
-        if len(parts) != 3 or parts[0] != "inv1" or not parts[1].isalnum():
-            raise bad
-        invite = parts[1]
-        try:
-            rec = safejson.loads(self.store.get(paths.invite_key(invite)), what="invite")
-        except NotFound:
-            raise bad from None
-        if not isinstance(rec, dict) or not hmac.compare_digest(str(rec.get("sha256", "")), _hash(code)):
-            raise bad
-        expires = parse_time(rec["expires"]) if rec.get("expires") else None
-        if expires is not None and self.clock() >= expires:
-            raise Forbidden(f"the invite expired at {rec['expires']}", hint="ask the organizer for a new invite")
+        invite, rec = self._record(code)
         uses = int(rec.get("uses") or 1)
         taken = {info.key for info in self.store.list(paths.invite_key(invite).removesuffix(".json") + "/")}
         body = json.dumps({"agent": agent}).encode()
@@ -250,3 +270,20 @@ class Invites:
             except AlreadyExists:
                 continue
         raise Forbidden(f"the invite is used up ({uses} joins)", hint="ask the organizer for a new invite")
+
+    def _record(self, code: str) -> tuple[str, dict]:
+        parts = (code or "").split(".")
+        bad = Forbidden("the invite code is not valid for this gateway", hint="ask the organizer for a new invite")
+        if len(parts) != 3 or parts[0] != "inv1" or not parts[1].isalnum():
+            raise bad
+        invite = parts[1]
+        try:
+            rec = safejson.loads(self.store.get(paths.invite_key(invite)), what="invite")
+        except NotFound:
+            raise bad from None
+        if not isinstance(rec, dict) or not hmac.compare_digest(str(rec.get("sha256", "")), _hash(code)):
+            raise bad
+        expires = parse_time(rec["expires"]) if rec.get("expires") else None
+        if expires is not None and self.clock() >= expires:
+            raise Forbidden(f"the invite expired at {rec['expires']}", hint="ask the organizer for a new invite")
+        return invite, rec

@@ -6,8 +6,9 @@ tools (:func:`collabspace.mcp.server.build_server`, the same tools as ``collab m
 Space per call from :func:`GatewayTools.space`, which acts as that identity and sends every write
 through :meth:`Gateway.write <collabspace.gateway.service.Gateway.write>` (limits, idempotency,
 audit), exactly like the HTTP routes. The transport is stateless (no session to pin to a replica
-or to hijack with another token). The file tools see an empty private folder: a remote agent's
-files are not on the gateway's disk.
+or to hijack with another token). ``push`` and ``pull`` are refused: a remote agent's files are on its
+own machine (``collab push --space URL`` there), and the gateway's disk and private state are not theirs;
+``submit`` takes the predictions as text.
 """
 
 from __future__ import annotations
@@ -22,11 +23,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..errors import CollabError, http_status
+from ..errors import CollabError, Forbidden, http_status
 from ..space import Space
 from .service import Call, Gateway
 
 _CALL: ContextVar[Call | None] = ContextVar("collab_mcp_call", default=None)
+
+
+def _no_files() -> Forbidden:
+    """A remote agent's files are on its own machine, not on the gateway's disk."""
+    return Forbidden("over a gateway's MCP, push and pull have no files to work on: yours are on your machine",
+                     hint="move files with the collabspace CLI on your machine (--space URL of this gateway); "
+                     "submit takes the predictions as text")
 
 
 class GatewaySpace(Space):
@@ -48,7 +56,10 @@ class GatewaySpace(Space):
         return box[0]
 
     def post(self, type: str, body: str, **kw: Any) -> Any:
-        self.gateway.check_body(body)
+        try:
+            self.gateway.check_body(body)
+        except CollabError as exc:
+            raise self.gateway.refuse(self.call, "post", None, exc) from None
         return self._through("post", {"type": type, "body": body, **{k: str(v) for k, v in kw.items()}},
                              lambda s: Space.post(s, type, body, **kw), "post")
 
@@ -59,6 +70,7 @@ class GatewaySpace(Space):
         return self._through("release", {"scope": scope}, lambda s: Space.release(s, scope), "post")
 
     def submit(self, experiment: str, **kw: Any) -> Any:
+        kw["fields"] = [*(f for f in kw.get("fields") or () if not f.startswith("via=")), "via=gateway"]
         return self._through("submit", {"experiment": experiment, **{k: str(v) for k, v in kw.items()}},
                              lambda s: Space.submit(s, experiment, **kw), "submit")
 
@@ -71,8 +83,10 @@ class GatewaySpace(Space):
         return self._through("join", kw, lambda s: Space.join(s, **kw))
 
     def push(self, path: str, **kw: Any) -> Any:
-        kw.pop("progress", None)
-        return self._through("push", {"path": path, **kw}, lambda s: Space.push(s, path, **kw), "upload")
+        raise self.gateway.refuse(self.call, "push", None, _no_files())
+
+    def pull(self, source: str, dest: str, **kw: Any) -> Any:
+        raise _no_files()  # a read: nothing to audit, and nothing of the gateway's disk or private state leaks
 
     def delete_artifact(self, key: str) -> Any:
         return self._through("delete", {"key": key}, lambda s: Space.delete_artifact(s, key))
@@ -104,7 +118,7 @@ class GatewayTools:
         if call is None:
             raise CollabError("no caller for this MCP request", hint="send Authorization: Bearer TOKEN")
         ident = self.gateway.identify(call)
-        base = self.gateway.acting(ident.agent)
+        base = self.gateway.acting(ident.agent, role=ident.role)
         acting = GatewaySpace.__new__(GatewaySpace)
         acting.__dict__.update(base.__dict__)
         acting.gateway = self.gateway
@@ -122,6 +136,7 @@ class GatewayTools:
         try:
             self.gateway.identify(call)
         except CollabError as exc:
+            self.gateway.refuse(call, "mcp", None, exc)  # every refused request (the tool is in its body)
             headers = {"WWW-Authenticate": 'Bearer realm="collabspace"'} if http_status(exc) == 401 else None
             await JSONResponse(exc.to_dict(), status_code=http_status(exc), headers=headers)(scope, receive, send)
             return

@@ -58,8 +58,11 @@ def gateway_clock() -> datetime:
 
 
 def private(key: str) -> bool:
-    """Whether no client may read ``key`` (the gateway's own state)."""
-    return key.startswith(paths.GATEWAY) or key == paths.GATEWAY.rstrip("/")
+    """Whether no client may read ``key``: the gateway's own state, and the bytes an organizer took out of
+    the space (``quarantine/``; the records saying who and why stay readable, for ``collab doctor``)."""
+    if key.startswith(paths.GATEWAY) or key == paths.GATEWAY.rstrip("/"):
+        return True
+    return key.startswith(paths.QUARANTINE) and not key.endswith(paths.QUARANTINE_RECORD)
 
 
 def client_writable(key: str) -> bool:
@@ -183,8 +186,12 @@ class Replays:
     store: Store
     clock: Callable[[], datetime] = utcnow
 
-    def run(self, agent: str, key: str | None, fingerprint: str, execute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def run(self, agent: str, key: str | None, fingerprint: str, execute: Callable[[], dict[str, Any]],
+            *, first: Callable[[], None] = lambda: None) -> dict[str, Any]:
+        """Run ``execute`` once per key; ``first`` runs before a request's first attempt only (the rate
+        limit: a retry is not counted again, and a refused request leaves no record behind)."""
         if not key:
+            first()
             token = REQUEST_TIME.set(_whole_ms(self.clock()))
             try:
                 return execute()
@@ -195,6 +202,7 @@ class Replays:
         rkey = paths.request_key(agent, hashlib.sha256(key.encode()).hexdigest()[:40])
         rec = self._read(rkey)
         if rec is None:
+            first()
             rec = {"fingerprint": fingerprint, "at": iso(_whole_ms(self.clock())), "outcome": None}
             try:
                 self.store.put(rkey, json.dumps(rec).encode(), create_only=True)
@@ -346,16 +354,25 @@ class Gateway:
             return None
         return self.tokens.verify(call.token)
 
-    def acting(self, agent: str) -> Space:
-        """The gateway's Space acting as ``agent``: a shallow copy sharing its caches and index."""
-        self._fresh_spec()
+    def acting(self, agent: str, *, role: str = "agent") -> Space:
+        """The gateway's Space acting as ``agent``: a shallow copy sharing its caches and index.
+
+        Organizer powers (verdicts on others' results, quarantine, broadcasts) need both a listing in
+        ``organizers`` and an organizer token: a listed id acting with any other token acts as an agent.
+        """
+        # an organizer token whose id collab.toml does not list yet: the operator just issued it
+        self._fresh_spec(force=role == "organizer" and agent not in self.space.spec.organizers)
         acting = copy.copy(self.space)
         acting._agent = agent
+        spec = self.space.spec
+        if role != "organizer" and agent in spec.organizers:
+            acting.__dict__["spec"] = spec.model_copy(update={"organizers": [o for o in spec.organizers
+                                                                             if o != agent]})
         return acting
 
-    def _fresh_spec(self) -> None:
-        """Re-read ``collab.toml`` every 15 s: the operator changes organizers and limits there."""
-        if time.monotonic() - self._spec_at < 15.0:
+    def _fresh_spec(self, *, force: bool = False) -> None:
+        """Re-read ``collab.toml`` every 15 s (or now): the operator changes organizers and limits there."""
+        if not force and time.monotonic() - self._spec_at < 15.0:
             return
         self._spec_at = time.monotonic()
         try:
@@ -392,14 +409,17 @@ class Gateway:
 
             def execute() -> dict[str, Any]:
                 nonlocal key
-                if limit:
-                    self.limits.take(ident.agent, limit, amount)
                 with self._agent_lock(ident.agent):  # one agent's writes in order; agents in parallel
-                    key, body = run(self.acting(ident.agent))
+                    key, body = run(self.acting(ident.agent, role=ident.role))
                 self._wrote(key)
                 return body
 
-            body = self.replays.run(ident.agent, call.idempotency_key, fingerprint(action, payload), execute)
+            def take() -> None:
+                if limit:
+                    self.limits.take(ident.agent, limit, amount)
+
+            body = self.replays.run(ident.agent, call.idempotency_key, fingerprint(action, payload), execute,
+                                    first=take)
         except CollabError as exc:
             self.audit.record(agent=ident.agent if ident else None, action=action, key=key, outcome=type(exc).__name__,
                               status=http_status(exc), client=call.client, detail=exc.message[:300])
@@ -441,7 +461,7 @@ class Gateway:
 
     # -- reads --------------------------------------------------------------------------
     def list(self, prefix: str, start_after: str | None = None) -> list[ObjectInfo]:
-        if private(prefix):
+        if prefix.startswith(paths.GATEWAY) or prefix == paths.GATEWAY.rstrip("/"):
             raise Forbidden("the gateway's private state is not served", hint="read the space's own files")
         return self.listings.list(prefix, start_after)
 

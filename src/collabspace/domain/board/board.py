@@ -8,6 +8,8 @@ search, threads, doctor) list the whole board.
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -139,7 +141,7 @@ class Board:
         data = render_message(agent=agent, type=type, now=now, refs=ref_files, body=text, extra=extra).encode()
         key = self._put_new(now, agent, slug, data)
         # Stored: nothing from here on may make the write look failed (the user's retry would post it twice).
-        message = parse_message(key, data)
+        message = dataclasses.replace(parse_message(key, data), stored=data)
         try:
             self.index.add(message, now=now)  # heals itself and never raises; the guard is for what it cannot foresee
         except Exception as exc:  # noqa: BLE001

@@ -152,6 +152,8 @@ class Message:
     extra: dict[str, Any] = field(default_factory=dict)
     #: When the store received it (its own clock), once a listing has said; ``None`` before.
     arrival: str | None = field(default=None, compare=False)
+    #: The bytes as stored, kept only on a message this process just posted (the gateway hands them back).
+    stored: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def file(self) -> str:
