@@ -70,3 +70,29 @@ def test_mcp_tools_cannot_reach_the_gateways_files(gateway):
     results = run(main())
     assert all(r.is_error for r in results)
     assert not list(gateway.store.list("artifacts/scripts/"))
+
+
+def test_collab_mcp_on_stdio_serves_a_gateway_space(gateway, tmp_path):
+    """`collab mcp --space https://GATEWAY` (a local MCP server for an agent whose space is a gateway):
+    the same tools, acting through the gateway with the stored token."""
+    import os
+    import sys
+
+    from mcp.client.stdio import StdioServerParameters
+
+    a = gateway.join("agent-01")
+    env = {k: v for k, v in os.environ.items() if k.startswith(("PATH", "HOME", "LANG", "PYTHON"))}
+    env.update(COLLAB_CACHE_DIR=str(tmp_path / "c"), COLLAB_STATE_DIR=str(tmp_path / "s"), COLLAB_TOKEN=a.client.token)
+    params = StdioServerParameters(command=sys.executable, env=env,
+                                   args=["-m", "collabspace", "mcp", "--space", gateway.url, "--agent", "agent-01"])
+
+    async def main():
+        async with Client(params) as c:
+            posted = await c.call_tool("post", {"type": "status-update", "body": "stdio via gateway", "topic": "s"})
+            board = await c.call_tool("read", {"all": True})
+            return text(posted), text(board)
+
+    posted, board = run(main())
+    assert posted.startswith("posted ") and "stdio via gateway" in board
+    key = "message_board/" + posted.removeprefix("posted ").strip()
+    assert b"via: gateway" in gateway.store.get(key)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 from gateway_support import serve_folder
@@ -81,6 +82,8 @@ def run_session(run_cli, url: str, tmp, addresses: list[str]) -> list[tuple[int,
     script.write_text("print('train')\n")
     out = []
     for step in STEPS:
+        if "cot" in step:  # a later second than the first result: ties within a second are ordered by name
+            time.sleep(1.1)
         args = [a.format(preds=preds, script=script, dest=tmp / "pulled.py") for a in step]
         r = run_cli(*args, env={"COLLAB_SPACE": url, "COLLAB_AGENT": "agent-01"})
         out.append((r.code, normalise(r.out, addresses + [str(tmp)]), normalise(r.err, addresses + [str(tmp)])))
