@@ -57,3 +57,23 @@ def test_a_hand_written_broadcast_by_a_non_organizer_reaches_nobody_and_is_repor
                                     extra={"broadcast": True}).encode())
     assert a.inbox() == [] and "From the organizers" not in a.digest().markdown
     assert any(p.key == key and "mallory is not an organizer" in p.reason for p in a.doctor())
+
+
+def test_an_organizers_broadcast_reaches_the_inboxes_exactly_when_it_reaches_the_digest(memory_url, clock):
+    """The inbox (SQL in local/index.py) and the digest / doctor (messages.is_broadcast) read ``broadcast``
+    differently: ``broadcast: 1`` or ``"1"`` reaches every inbox but not the digest; ``"yes "`` or
+    ``" true"`` reaches the digest but no inbox."""
+    Space.init(memory_url, preset_spec("gsm8k", organizers=["lead"]), clock=clock)
+    a = Space.open(memory_url, agent="agent-01", clock=clock)
+    values = {"int-one": "1", "text-one": '"1"', "yes-space": '"yes "', "space-true": '" true"'}
+    files = {}
+    for i, (name, value) in enumerate(values.items()):
+        key = f"message_board/20260425-1400{i:02d}_lead_{name}.md"
+        a.store.put(key, (f"---\nagent: lead\ntype: status-update\ntimestamp: 2026-04-25 14:00 UTC\n"
+                          f"broadcast: {value}\n---\nrule {name}\n").encode())
+        files[name] = key.rsplit("/", 1)[-1]
+    inbox = {m.file for m in a.inbox()}
+    digest = {m.file for m in a.board.broadcasts(["lead"])}
+    disagree = {name: ("inbox" if f in inbox else "-", "digest" if f in digest else "-")
+                for name, f in files.items() if (f in inbox) != (f in digest)}
+    assert disagree == {}

@@ -10,9 +10,11 @@ import asyncio
 import io
 import json
 import tarfile
+from datetime import datetime, timezone
 
 import httpx2 as httpx
 import pytest
+from board_support import fill_board, put_message
 from gateway_support import gateway, start_gateway  # noqa: F401
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
@@ -21,6 +23,7 @@ from collabspace.domain.setup.presets import preset_spec
 from collabspace.domain.setup.spec import spec_from_dict
 from collabspace.errors import CollabError, Conflict
 from collabspace.remote import RemoteSpace
+from collabspace.space import Space
 
 
 def _spec(**gateway_settings):
@@ -319,3 +322,44 @@ def test_made_up_token_ids_cost_no_store_request_each(tmp_path):
         assert store.counts["get"] == 0 and store.counts["list"] <= 3, dict(store.counts)
     finally:
         server.stop()
+
+
+# -- round 2 of the review ------------------------------------------------------------------------------
+def test_quarantined_bytes_of_a_file_named_why_json_are_not_served(gateway, tmp_path):
+    """``private()`` serves every ``quarantine/...`` key that ends in ``.why.json`` (meant for the records):
+    an artifact folder holding ``answers.why.json``, once quarantined, is served to every reader."""
+    a = gateway.join("agent-01")
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "answers.why.json").write_text('{"test_answers": [18, 3, 70000]}')
+    a.push(str(folder), kind="data")
+    key = "artifacts/data/notes_agent-01/answers.why.json"
+    org = gateway.issue("org-1", "organizer")
+    with gateway.http(org) as c:
+        assert c.post("/v1/quarantine", json={"key": key, "reason": "leaks the test answers"}).status_code == 200
+    with gateway.http(a.client.token) as c:
+        r = c.get(f"/v1/store/quarantine/{key}")
+        assert r.status_code == 403, r.text
+
+
+def test_a_quarantined_message_is_not_served_inside_a_pack(s3_bucket):
+    """On S3 a reader packs the board (a tail pack from 100 files). Quarantining a message moves the file
+    but leaves its bytes in the pack, which ``/v1/store/packs/...`` serves to every reader."""
+    url = f"s3://{s3_bucket}/space"
+    gw = start_gateway(url)
+    try:
+        end = datetime(2026, 4, 25, 12, tzinfo=timezone.utc)
+        fill_board(gw.store, 150, end=end)
+        leak = put_message(gw.store, end, "agent-03", "leak", body="SECRET-TEST-ANSWERS 18 3 70000")
+        Space.open(url, agent="reader").read(all=True)  # any reader with the bucket's credentials packs
+        org = gw.issue("org-1", "organizer")
+        with gw.http(org) as c:
+            assert c.post("/v1/quarantine", json={"key": leak, "reason": "leaks the answers"}).status_code == 200
+        a = gw.join("agent-01")
+        with gw.http(a.client.token) as c:
+            assert c.get(f"/v1/store/quarantine/{leak}").status_code == 403
+            served = [o["key"] for o in c.get("/v1/store", params={"prefix": ""}).json()["objects"]]
+            leaked = [k for k in served if "SECRET-TEST-ANSWERS" in c.get(f"/v1/store/{k}").text]
+        assert leaked == []
+    finally:
+        gw.server.stop()

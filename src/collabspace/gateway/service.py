@@ -25,7 +25,7 @@ import json
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -57,12 +57,19 @@ def gateway_clock() -> datetime:
     return REQUEST_TIME.get() or utcnow()
 
 
-def private(key: str) -> bool:
-    """Whether no client may read ``key``: the gateway's own state, and the bytes an organizer took out of
-    the space (``quarantine/``; the records saying who and why stay readable, for ``collab doctor``)."""
-    if key.startswith(paths.GATEWAY) or key == paths.GATEWAY.rstrip("/"):
+def private(key: str, listed: Collection[str] | None = None) -> bool:
+    """Whether no client may read ``key``: the gateway's own state; packs (derived bundles that may still
+    hold the bytes of an object taken out since, and clients read the files themselves); and the bytes an
+    organizer took out of the space (``quarantine/``). A quarantine *record* (``quarantine/{key}.why.json``
+    beside the moved ``quarantine/{key}``, which ``listed`` must show) stays readable, for ``collab doctor``:
+    a moved file that is itself named ``*.why.json`` has no such neighbour, so it stays hidden."""
+    if key.startswith((paths.GATEWAY, paths.PACKS)) or key in (paths.GATEWAY.rstrip("/"), paths.PACKS.rstrip("/")):
         return True
-    return key.startswith(paths.QUARANTINE) and not key.endswith(paths.QUARANTINE_RECORD)
+    if not key.startswith(paths.QUARANTINE):
+        return False
+    if not key.endswith(paths.QUARANTINE_RECORD):
+        return True
+    return listed is None or key.removesuffix(paths.QUARANTINE_RECORD) not in listed
 
 
 def client_writable(key: str) -> bool:
@@ -98,9 +105,13 @@ class ListingCache:
         for key in keys[lo:]:
             if not key.startswith(prefix):
                 break
-            if not private(key):
+            if not private(key, infos):
                 out.append(infos[key])
         return out
+
+    def folder_keys(self, key: str) -> dict[str, ObjectInfo]:
+        """The cached listing of ``key``'s folder (one store listing per window)."""
+        return self._folder(key[: key.rfind("/") + 1])[1]
 
     def info(self, key: str) -> ObjectInfo | None:
         folder = key[: key.rfind("/") + 1]
@@ -461,13 +472,15 @@ class Gateway:
 
     # -- reads --------------------------------------------------------------------------
     def list(self, prefix: str, start_after: str | None = None) -> list[ObjectInfo]:
-        if prefix.startswith(paths.GATEWAY) or prefix == paths.GATEWAY.rstrip("/"):
+        if prefix.startswith((paths.GATEWAY, paths.PACKS)) or prefix in (paths.GATEWAY.rstrip("/"),
+                                                                           paths.PACKS.rstrip("/")):
             raise Forbidden("the gateway's private state is not served", hint="read the space's own files")
         return self.listings.list(prefix, start_after)
 
     def get(self, key: str, *, first: int | None = None) -> bytes:
         check_key(key)
-        if private(key):
+        listed = self.listings.folder_keys(key) if key.startswith(paths.QUARANTINE) else None
+        if private(key, listed):
             raise Forbidden("the gateway's private state is not served", hint="read the space's own files")
         if first is not None:
             return self.store.get_start(key, first)

@@ -39,6 +39,7 @@ from ..domain import paths
 from ..domain.board.messages import (
     Message,
     MessageFormatError,
+    is_broadcast,
     is_message_key,
     mentions,
     parse_message,
@@ -54,7 +55,8 @@ from .sqlite import open_db, transaction
 from .dirs import cache_file
 from .heal import is_corrupt, notice, open_cache, reason, sidecars, unwritable_warning
 
-SCHEMA_VERSION = 4  # 3: refs as full keys; 4: the author is the filename's agent (cursors live elsewhere)
+SCHEMA_VERSION = 5  # 3: refs as full keys; 4: the author is the filename's agent (cursors live elsewhere);
+#                    5: each message's sync generation (``--after`` cursors) and broadcast flag
 RESCAN_WINDOW = timedelta(minutes=10)
 #: The longest a plain read goes without a full listing of the board.
 RECONCILE = timedelta(minutes=5)
@@ -76,7 +78,9 @@ CREATE TABLE IF NOT EXISTS messages (
     extra TEXT NOT NULL,
     body TEXT NOT NULL,
     arrival TEXT NOT NULL,
-    provisional INTEGER NOT NULL DEFAULT 0
+    provisional INTEGER NOT NULL DEFAULT 0,
+    generation INTEGER NOT NULL DEFAULT 0,
+    broadcast INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS messages_type ON messages (type, key);
 CREATE INDEX IF NOT EXISTS messages_agent ON messages (agent, key);
@@ -277,6 +281,7 @@ class BoardIndex:
             StoreError: the store failed; what was fetched before is kept.
         """
         full = full or self.full_due(now)
+        generation = self._next_generation()  # every message this sync learns shares it
         after = None if full else self.start_after(now)
         bound = after or ""
         # Snapshot before listing: a key indexed later (by a post) is not wrongly pruned.
@@ -296,7 +301,7 @@ class BoardIndex:
         for start in range(0, len(todo), _BATCH):
             infos = todo[start : start + _BATCH]
             batch = fetched if full else get([i.key for i in infos])
-            a, p = self._store_batch([(i, _parse(i, batch[i.key])) for i in infos], now)
+            a, p = self._store_batch([(i, _parse(i, batch[i.key])) for i in infos], now, generation)
             added, problems = added + a, problems + p
         newest = next((k for k in sorted(keys, reverse=True) if stamp_of(k) is not None), None)
         with self._write() as db:
@@ -319,14 +324,19 @@ class BoardIndex:
         return SyncResult(listed=len(listed), fetched=len(todo), added=added, problems=problems, pruned=len(gone),
                           full=full)
 
-    def _store_batch(self, batch: list[tuple[ObjectInfo, Message | str | None]], now: datetime) -> tuple[int, int]:
+    def _next_generation(self) -> int:
+        """One more than the newest sync generation indexed (a sync, or a post indexed by this process)."""
+        return int(self._query("SELECT coalesce(max(generation), 0) FROM messages")[0][0]) + 1
+
+    def _store_batch(self, batch: list[tuple[ObjectInfo, Message | str | None]], now: datetime,
+                     generation: int = 0) -> tuple[int, int]:
         bad = [(i.key, i.size, got) for i, got in batch if isinstance(got, str)]
         good = [(got, _arrival(i, now), i.last_modified is None) for i, got in batch if isinstance(got, Message)]
         with self._write() as db:
             db.executemany("INSERT OR REPLACE INTO problems VALUES (?, ?, ?)", bad)
             if db.execute("SELECT 1 FROM problems LIMIT 1").fetchone():  # a fixed file leaves the list
                 db.executemany("DELETE FROM problems WHERE key = ?", [(m.key,) for m, _, _ in good])
-            added = self._insert_many(db, good)
+            added = self._insert_many(db, good, generation=generation)
         return added, len(bad)
 
     def add(self, message: Message, *, now: datetime) -> None:
@@ -341,7 +351,8 @@ class BoardIndex:
                 with self._write() as db:
                     estimate = arrival_text(now + self.clock_offset(now))
                     newest = db.execute("SELECT max(arrival) FROM messages WHERE provisional = 0").fetchone()[0]
-                    self._insert(db, message, max(estimate, newest or ""), provisional=True)
+                    self._insert(db, message, max(estimate, newest or ""), provisional=True,
+                                 generation=self._next_generation())
                     db.execute("INSERT OR REPLACE INTO posted VALUES (?, ?)", (message.key, arrival_text(now)))
                 return
             except sqlite3.Error as exc:
@@ -392,11 +403,11 @@ class BoardIndex:
         return out
 
     @staticmethod
-    def _insert(db: sqlite3.Connection, m: Message, arrival: str, *, provisional: bool) -> int:
-        return BoardIndex._insert_many(db, [(m, arrival, provisional)])
+    def _insert(db: sqlite3.Connection, m: Message, arrival: str, *, provisional: bool, generation: int = 0) -> int:
+        return BoardIndex._insert_many(db, [(m, arrival, provisional)], generation=generation)
 
     @staticmethod
-    def _insert_many(db: sqlite3.Connection, items: list[tuple[Message, str, bool]]) -> int:
+    def _insert_many(db: sqlite3.Connection, items: list[tuple[Message, str, bool]], *, generation: int = 0) -> int:
         """Insert messages not yet indexed, with their refs, mentions and text, in a few statements.
 
         Runs inside a write transaction, so the arrival numbers it hands out cannot clash with another
@@ -418,13 +429,13 @@ class BoardIndex:
             rows.append((seq, m.key, m.file, m.agent, m.type, m.stamp.isoformat(), m.time.isoformat(), m.topic,
                          json.dumps(list(m.refs)) if m.refs else "[]",
                          json.dumps(m.extra, default=str, ensure_ascii=False) if m.extra else "{}", m.body,
-                         arrival, int(provisional)))
+                         arrival, int(provisional), generation, int(is_broadcast(m))))
             refs += [(seq, r) for r in m.refs]
             if "@" in m.body:
                 named += [(seq, a) for a in mentions(m.body)]
         db.executemany(
             "INSERT INTO messages (seq, key, file, agent, type, stamp, time, topic, refs, extra, body, arrival,"
-            " provisional) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            " provisional, generation, broadcast) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         db.executemany("INSERT INTO refs VALUES (?, ?)", refs)
         db.executemany("INSERT INTO mentions VALUES (?, ?)", named)
         return len(fresh)  # the full-text index catches up at the next search (_index_text)
@@ -515,9 +526,17 @@ class BoardIndex:
         row = self._query("SELECT arrival FROM messages WHERE file = ?", (file,))
         return row[0][0] if row else None
 
-    def keys_arrived_at(self, arrival: str) -> list[str]:
-        """The keys of the messages whose arrival is exactly ``arrival`` (one tick of the store's clock)."""
-        return [r[0] for r in self._query("SELECT key FROM messages WHERE arrival = ?", (arrival,))]
+    def generation_of(self, file: str) -> int | None:
+        """The sync generation that indexed the message with this filename, if indexed."""
+        row = self._query("SELECT generation FROM messages WHERE file = ?", (file,))
+        return row[0][0] if row else None
+
+    def known_by(self, low: str, high: str, generation: int) -> list[tuple[str, str]]:
+        """``(key, arrival)`` of the messages that arrived in ``(low, high]`` and were indexed no later than
+        ``generation``: what a reader could have been shown by the time it was shown a message of that
+        generation."""
+        return self._query("SELECT key, arrival FROM messages WHERE arrival > ? AND arrival <= ? AND generation <= ?",
+                           (low, high, generation))
 
     def arrivals(self) -> list[tuple[str, str, str, int]]:
         """``(agent, key, arrival, provisional)`` of every message, for doctor's clock check."""
@@ -582,8 +601,8 @@ class BoardIndex:
         answered = " AND NOT EXISTS (SELECT 1 FROM refs a JOIN messages am ON am.seq = a.src" \
                    " WHERE a.dst = m.key AND am.agent = ?1)" if unanswered else ""
         senders = sorted(set(broadcasters))
-        broadcast = (f" OR (m.agent IN ({','.join('?' for _ in senders)}) AND m.extra LIKE '%broadcast%'"
-                     " AND lower(CAST(json_extract(m.extra, '$.broadcast') AS TEXT)) IN ('1', 'true', 'yes'))"
+        # one rule, messages.is_broadcast, applied when the message was indexed
+        broadcast = (f" OR (m.broadcast = 1 AND m.agent IN ({','.join('?' for _ in senders)}))"
                      if senders else "")
         sql = (
             f"SELECT {_COLUMNS} FROM messages m WHERE m.agent != ?1 AND ("

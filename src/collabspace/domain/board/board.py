@@ -12,14 +12,14 @@ import dataclasses
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import Any
 
 from ...errors import AlreadyExists, InvalidInput, NotFound
 from ...storage import Store
 from .. import paths
-from ...local.cursors import Cursor, CursorStore
+from ...local.cursors import GRACE, Cursor, CursorStore, arrival_text
 from ..refs import canonical, is_message, resolve, shown
 from ...local.heal import notice
 from ...local.index import BoardIndex, SyncResult
@@ -222,6 +222,20 @@ class Board:
         return ReadResult(messages=messages, remaining=remaining, advanced=advance,
                           cursor=latest.file if latest else after)
 
+    def _after_cursor(self, name: str, arrival: str) -> Cursor:
+        """What is new after the message ``name``, on any machine: what arrived after it, in (arrival, key)
+        order (stores time arrivals to the second, so a message of the cursor's own second with a later key is
+        after it), and, within :data:`~collabspace.local.cursors.GRACE` before it, what this machine indexed
+        later than it: a message of that second with an earlier key, or one listed only by the next full
+        listing (an old stamp, a slow upload). A fresh machine indexes the board in one generation, so it
+        repeats nothing; only what it learns later counts as later.
+        """
+        key = paths.BOARD + name
+        generation = self.index.generation_of(name) or 0
+        low = arrival_text(datetime.strptime(arrival, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc) - GRACE)
+        shown = {k for k, a in self.index.known_by(low, arrival, generation) if a < arrival or k <= key}
+        return Cursor(low, frozenset(shown | {key}))
+
     def _cursor(self, agent: str, after: str | None) -> Cursor:
         if after is not None:
             name = _file(after)
@@ -230,10 +244,7 @@ class Board:
             if arrival is None:
                 raise NotFound(f"--after {name!r} is not a message on the board",
                                hint="pass the cursor a previous read printed, or a filename from collab read --all")
-            # After the cursor in (arrival, key) order. Stores time arrivals to the second (S3, the Hub), so a
-            # message that arrived in the cursor's own second is after it when its key sorts after the cursor's.
-            key = paths.BOARD + name
-            return Cursor(_just_before(arrival), frozenset(k for k in self.index.keys_arrived_at(arrival) if k <= key))
+            return self._after_cursor(name, arrival)
         found = self.cursors.get(agent)
         if found is not None:
             return found
@@ -445,8 +456,3 @@ def _same_post_slot(key: str, new_key: str) -> bool:
 def _check_limit(limit: int | None) -> None:
     if limit is not None and limit < 1:
         raise InvalidInput(f"--limit must be at least 1, got {limit}", hint="e.g. --limit 20")
-
-
-def _just_before(arrival: str) -> str:
-    """A bound that sorts just below ``arrival`` and above every earlier arrival string."""
-    return arrival[:-1] + chr(ord(arrival[-1]) - 1) + "\uffff" if arrival else arrival
