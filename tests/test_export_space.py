@@ -363,11 +363,12 @@ def test_lower_is_better_in_a_bucket_folder(tmp_path, browser, serve):
     root = bucket / "runs" / "pg"
     spec = preset_spec("parameter-golf")
     Space.init(str(root), spec)
-    _result(root, "baseline-rerun", "agent-01", 0, "Naive baseline, re-run", 1.2231)
-    _result(root, "int6", "agent-02", 60, "INT6 quantization", 1.19)
-    _result(root, "wider", "agent-01", 120, "Wider MLP", 1.25)
-    _result(root, "spectral", "agent-02", 180, "Spectral init + INT5", 1.151, val_bpb=1.151)
-    _result(root, "bigger", "agent-03", 240, "Bigger model", 1.12, artifact_size_bytes=17_000_000)
+    fits = {"artifact_size_bytes": 15_000_000, "train_time_seconds": 500}  # a result omitting them is invalid
+    _result(root, "baseline-rerun", "agent-01", 0, "Naive baseline, re-run", 1.2231, **fits)
+    _result(root, "int6", "agent-02", 60, "INT6 quantization", 1.19, **fits)
+    _result(root, "wider", "agent-01", 120, "Wider MLP", 1.25, **fits)
+    _result(root, "spectral", "agent-02", 180, "Spectral init + INT5", 1.151, val_bpb=1.151, **fits)
+    _result(root, "bigger", "agent-03", 240, "Bigger model", 1.12, **{**fits, "artifact_size_bytes": 17_000_000})
     Space.open(str(root)).write_leaderboard()
     hub, site = serve(bucket, spec, bucket="ns/parameter-golf-collab", prefix="runs/pg", site=tmp_path / "site")
     page = open_page(browser, site.origin + "/", LAPTOP)

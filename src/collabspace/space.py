@@ -876,8 +876,9 @@ class Space:
         made it invalid was a mistake), and regenerate the leaderboard.
 
         Verdicts are never changed: a reversal is a later verdict (``action: reinstate``) that names the one
-        it ``supersedes``; the leaderboard applies the latest entitled verdict
-        (:func:`~collabspace.domain.results.invalidation.standing`) and shows the reinstatement and its reason.
+        it ``supersedes``; the leaderboard replays the entitled verdicts along those ``supersedes`` chains,
+        whatever the writers' clocks (:func:`~collabspace.domain.results.invalidation.standing`), and shows the
+        reinstatement and its reason.
 
         Args:
             result: the result's key or file name (``x_agent-01.json`` or ``x_agent-01``).

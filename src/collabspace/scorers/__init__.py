@@ -26,7 +26,8 @@ from ..errors import InvalidInput, NotFound
 
 GROUP = "collabspace.scorers"
 
-__all__ = ["GROUP", "ItemResult", "ScoreReport", "Scorer", "available", "get_scorer", "read_jsonl"]
+__all__ = ["GROUP", "ItemResult", "ScoreReport", "Scorer", "available", "bad_number_token", "get_scorer",
+           "read_jsonl"]
 
 
 @dataclass(frozen=True)
@@ -40,13 +41,20 @@ class ItemResult:
     prediction: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """One line of the per-item file. A prediction that was a bad JSON number (NaN, ``1e400``, 5,000
+        digits: :class:`~collabspace.domain.safejson.BadNumber`) is kept as its text with ``bad_number:
+        true``, so that re-scoring the file reads it as the bad number it was, not as text (``"1e400"``
+        reads as the answer 400)."""
+        out: dict[str, Any] = {
             "index": self.index,
             "correct": self.correct,
             "gold": self.gold,
             "extracted": self.extracted,
             "prediction": self.prediction,
         }
+        if isinstance(self.prediction, safejson.BadNumber):
+            out["bad_number"] = True
+        return out
 
 
 @dataclass(frozen=True)
@@ -142,6 +150,19 @@ def read_jsonl(data: bytes, *, what: str, keep_bad_numbers: bool = False) -> Ite
                 hint='each line must be one JSON object, e.g. {"index": 0, "prediction": "... #### 18"}',
             )
         yield number, obj
+
+
+def bad_number_token(text: str) -> str | None:
+    """``text`` if it is one JSON number token that :mod:`safejson` keeps as a
+    :class:`~collabspace.domain.safejson.BadNumber` (``NaN``, ``-Infinity``, ``1e400``, an overlong
+    integer), else ``None``: what a per-item file's ``bad_number`` prediction may be written back as."""
+    if not isinstance(text, str) or not text or len(text) > safejson.MAX_SIZE:
+        return None
+    try:
+        value = safejson.loads(text, what="a bad number", keep_bad_numbers=True)
+    except InvalidInput:
+        return None
+    return text if isinstance(value, safejson.BadNumber) and value == text else None
 
 
 @functools.cache

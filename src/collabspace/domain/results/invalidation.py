@@ -10,13 +10,24 @@ field naming someone else is reported, never credited.
 
 Verdicts stay immutable; a mistaken one is reversed by a *later* verdict: an
 organizer's ``action: reinstate`` (``collab invalidate --reverse``), which names the
-verdict it ``supersedes``, under ``verdicts/{name}_{agent}~{by}~{stamp}.json``.
-Readers replay a result's entitled verdicts in order (stamp, then key,
-:func:`standing`): an invalidation of a valid result makes it invalid, a
-reinstatement of an invalid one makes it valid again, anything else changes
-nothing. So the latest entitled verdict that changed something applies, and of
-two invalidations that raced the first stands. Invalidating takes the owner or
-an organizer; reinstating, an organizer.
+verdict it ``supersedes``, under ``verdicts/{name}_{agent}~{by}~{stamp}.json``. An
+invalidation of a reinstated result names, in the same way, the reinstatement it
+``supersedes``. So a result's verdicts form a chain, each naming the one before it.
+
+Readers replay a result's entitled verdicts (:func:`standing`) in chain order
+(:func:`in_order`): a verdict that names another among them is replayed after it,
+whatever either clock said (an organizer whose clock is behind, two verdicts in one
+second, a verdict dated in the future); otherwise by stamp, then key. A verdict that
+names the one it supersedes applies only if that one is what currently applies (and
+it changes something); a verdict that names none (the first invalidation, one that
+raced it, or one by an older writer) applies when it changes something. So of two
+invalidations that raced, the first stands, and a reinstatement always reverses the
+verdict it names. Invalidating takes the owner or an organizer; reinstating, an
+organizer.
+
+A ``verdicts/`` key with ``~`` in its name that does not parse as
+``{name}_{agent}~{by}[~{stamp}].json`` is unusable (doctor says why): it is never
+read as the old layout, whose author only the file names.
 
 Work built on an invalid result is *flagged*: every result or message that
 refs it, directly or through a chain of refs, however deep. :func:`propagate`
@@ -26,6 +37,7 @@ and the graph can later come from the board index instead of a listing.
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -78,10 +90,20 @@ class Verdict:
         return f"{'reinstated' if self.action == REINSTATE else 'invalidated'} by {self.by}: {self.reason}"
 
 
-def verdict_document(result: str, by: str, reason: str, now: datetime, *, supersedes: str | None = None) -> bytes:
-    """The JSON bytes of a new verdict: an invalidation, or with ``supersedes`` a reinstatement."""
-    if supersedes is None:
-        doc = {"result": result, "verdict": "invalid", "by": by, "reason": reason, "timestamp": iso(now)}
+def verdict_document(result: str, by: str, reason: str, now: datetime, *, supersedes: str | None = None,
+                     action: str | None = None) -> bytes:
+    """The JSON bytes of a new verdict: an invalidation, or with ``supersedes`` a reinstatement.
+
+    ``action`` (default: a reinstatement when ``supersedes`` is given, else an invalidation) lets an
+    invalidation name the reinstatement it supersedes.
+    """
+    action = action or (REINSTATE if supersedes is not None else INVALIDATE)
+    if action == INVALIDATE:
+        doc: dict[str, Any] = {"result": result, "verdict": "invalid", "by": by, "reason": reason,
+                               "timestamp": iso(now)}
+        if supersedes is not None:
+            doc = {"result": result, "verdict": "invalid", "action": INVALIDATE, "supersedes": supersedes,
+                   "by": by, "reason": reason, "timestamp": iso(now)}
     else:
         doc = {"result": result, "verdict": "valid", "action": REINSTATE, "supersedes": supersedes, "by": by,
                "reason": reason, "timestamp": iso(now)}
@@ -110,7 +132,7 @@ def parse_verdict(key: str, data: bytes) -> Verdict:
     action = _action(obj, key)
     supersedes = obj.get("supersedes")
     supersedes = str(supersedes)[:1024] if isinstance(supersedes, str) and supersedes else None
-    named = key_parts(key)
+    named = key_parts(key)  # raises for a key that is neither layout
     if named is None:  # the old layout: the file is the only word on who wrote it
         return Verdict(key, result, by, obj["reason"], when, action=action, supersedes=supersedes)
     target, author = named
@@ -125,13 +147,25 @@ def parse_verdict(key: str, data: bytes) -> Verdict:
 
 
 def key_parts(key: str) -> tuple[str, str] | None:
-    """(result key, author) of a ``verdicts/{name}_{agent}~{by}[~{stamp}].json`` key; ``None`` for the old layout."""
+    """(result key, author) of a ``verdicts/{name}_{agent}~{by}[~{stamp}].json`` key; ``None`` for the old
+    layout (a name without ``~``).
+
+    Raises:
+        InvalidInput: a name with ``~`` that is not the new layout (``x~mallory~zzz``, ``x~Not An Id``,
+            ``~lead``): unusable, never read as the old layout (whose ``by`` field would be believed).
+    """
     base = key.rsplit("/", 1)[-1]
-    parts = base.removesuffix(".json").split("~")
+    stem = base.removesuffix(".json")
+    if "~" not in stem:
+        return None
+    parts = stem.split("~")
     if len(parts) == 3 and paths.VERDICT_STAMP.match(parts[2]):
         parts = parts[:2]
     if len(parts) != 2 or not parts[0] or not paths.AGENT_ID_RE.match(parts[1]):
-        return None
+        shown = base if len(base) <= 120 else base[:119] + "…"
+        raise InvalidInput(f"{key}: the verdict's name {shown!r} has '~' but is not "
+                           "{name}_{agent}~{by}[~{YYYYMMDD-HHmmss}].json, so its author is unknown: unusable, it "
+                           "blocks nothing (its by field is not believed)")
     return paths.RESULTS + parts[0] + ".json", parts[1]
 
 
@@ -144,16 +178,21 @@ def entitled(spec: Spec, owner: str, by: str, action: str = INVALIDATE) -> bool:
 def standing(spec: Spec, owner: str, verdicts: Iterable[Verdict]) -> Verdict | None:
     """The verdict that applies to a result (``None``: none does; the result is valid).
 
-    The entitled verdicts are replayed in order (stamp, then key): an invalidation makes a valid
-    result invalid, a reinstatement makes an invalid one valid, and any other verdict (a second
-    invalidation that raced the first, a reinstatement of a valid result) changes nothing. The result
-    is invalid when the verdict returned is an invalidation; a reinstatement returned says why it is
-    valid again.
+    The entitled verdicts are replayed in chain order (:func:`in_order`). A verdict that names the
+    one it ``supersedes`` (among them) applies only when that one is what applies at that point, and
+    it changes something: a reinstatement reverses the invalidation it names, an invalidation the
+    reinstatement it names. A verdict that names none applies when it changes something: an
+    invalidation makes a valid result invalid, a reinstatement an invalid one valid; any other (a second
+    invalidation that raced the first) changes nothing. The result is invalid when the verdict returned
+    is an invalidation; a reinstatement returned says why it is valid again.
     """
+    replay = in_order(v for v in verdicts if entitled(spec, owner, v.by, v.action))
+    present = {v.key: v for v in replay}
     current: Verdict | None = None
-    for v in in_order(v for v in verdicts if entitled(spec, owner, v.by, v.action)):
-        invalid = current is not None and current.action == INVALIDATE
-        if (v.action == INVALIDATE) != invalid:
+    for v in replay:
+        changes = (v.action == INVALIDATE) != is_invalid(current)
+        target = _superseded(v, present)
+        if changes and (target is None or target is current):
             current = v
     return current
 
@@ -163,9 +202,48 @@ def is_invalid(verdict: Verdict | None) -> bool:
     return verdict is not None and verdict.action == INVALIDATE
 
 
+def _superseded(v: Verdict, present: Mapping[str, Verdict]) -> Verdict | None:
+    """The verdict among ``present`` that ``v`` says it supersedes (by key or file name), else ``None``."""
+    name = v.supersedes
+    if not name:
+        return None
+    found = present.get(name) or present.get(paths.VERDICTS + name)
+    return found if found is not None and found.key != v.key else None
+
+
+def _stamp_order(v: Verdict) -> tuple[datetime, str]:
+    return (v.timestamp or _EARLIEST, v.key)
+
+
 def in_order(verdicts: Iterable[Verdict]) -> list[Verdict]:
-    """Verdicts in the order they are replayed: by stamp (undated first), then key."""
-    return sorted(verdicts, key=lambda v: (v.timestamp or _EARLIEST, v.key))
+    """Verdicts in the order they are replayed: a verdict that names another of them as the one it
+    ``supersedes`` comes after it, whatever their clocks said; otherwise by stamp (undated first), then
+    key. Verdicts whose ``supersedes`` names go round in a circle (only hand-written ones can) come last,
+    where :func:`standing` lets none of them apply. Linear in the number of verdicts (plus a sort).
+    """
+    ordered = sorted(verdicts, key=_stamp_order)
+    present: dict[str, Verdict] = {}
+    for v in ordered:
+        present.setdefault(v.key, v)
+    waiting: dict[str, list[int]] = {}
+    ready: list[tuple[datetime, str, int]] = []
+    for i, v in enumerate(ordered):
+        target = _superseded(v, present)
+        if target is not None:
+            waiting.setdefault(target.key, []).append(i)
+        else:
+            ready.append((*_stamp_order(v), i))
+    heapq.heapify(ready)
+    out: list[Verdict] = []
+    done: set[int] = set()
+    while ready:
+        *_, i = heapq.heappop(ready)
+        done.add(i)
+        out.append(ordered[i])
+        for j in waiting.pop(ordered[i].key, ()):
+            heapq.heappush(ready, (*_stamp_order(ordered[j]), j))
+    out += [v for i, v in enumerate(ordered) if i not in done]  # a circle of supersedes: never applies
+    return out
 
 
 def verdicts_of(store: Store, result: str) -> list[Verdict]:
@@ -241,7 +319,9 @@ def invalidate(store: Store, spec: Spec, agent: str, result: str, reason: str, *
         result: the result's key or file name (``x_agent-01.json`` or ``x_agent-01``).
         reason: why, in a line.
         reverse: reinstate the result: a new verdict with ``action: reinstate`` that names the one it
-            ``supersedes``; the earlier verdict is kept as it was.
+            ``supersedes``; the earlier verdict is kept as it was. Invalidating a reinstated result
+            likewise names the reinstatement it supersedes, so readers replay each verdict after the
+            one it names, whatever the writers' clocks say.
 
     The verdict is stored as ``verdicts/{name}_{agent}~{agent}.json``, or, when that key holds an earlier
     verdict of ``agent``'s, ``verdicts/{name}_{agent}~{agent}~{stamp}.json``: a verdict someone else wrote
@@ -288,7 +368,10 @@ def invalidate(store: Store, spec: Spec, agent: str, result: str, reason: str, *
         raise Conflict(f"{key} was already invalidated by {current.by}: {current.reason}",
                        hint="verdicts are immutable; the first one stands (an organizer can reverse it: "
                             f"collab invalidate {name} --reverse --reason TEXT)")
-    data = verdict_document(key, agent, reason, now, supersedes=current.key if reverse and current else None)
+    # A reinstatement names the invalidation it reverses; an invalidation of a reinstated result names the
+    # reinstatement: readers replay each after the verdict it names, whatever the clocks say.
+    data = verdict_document(key, agent, reason, now, supersedes=current.key if current else None,
+                            action=REINSTATE if reverse else INVALIDATE)
     first = paths.verdict_key(key, agent)
     later = paths.verdict_key(key, agent, stamp=file_stamp(now))
     # The first verdict of an author on a result takes the plain key; a later one (or one whose plain key a

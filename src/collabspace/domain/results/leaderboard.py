@@ -9,9 +9,12 @@ the dashboard and its JSON, MCP, the digest, ``LEADERBOARD.md``, its twin
   first, then by key; baselines are unranked reference rows;
 * **status**: ``baseline``, ``verified``, ``self-reported`` or ``invalid``, and the
   **flag** of a result that builds on an invalid one. A **dead end** (a result with
-  ``status: negative``: an approach that did not work) keeps its status, is labelled
-  ``negative``, and is never ranked: it is listed after the ranked rows, never the
-  headline, never anyone's best, never on the best-so-far line. A result whose
+  ``negative: true`` or ``status: negative``: an approach that did not work) keeps its
+  status, is labelled ``negative``, and is never ranked: it is listed after the ranked
+  rows, never the headline, never anyone's best, never on the best-so-far line. It is a
+  dead end whatever the file's ``status`` says (``submit`` keeps ``negative: true`` on
+  one it marks ``invalid`` for a limit), so raising the limit never ranks it. A result
+  that does not give a field a spec limit bounds is invalid, like one over it. A result whose
   invalidation an organizer reversed carries the reinstatement (``reinstated``), and
   ``verdicts`` holds each result's verdict history, saying which one applies.
   :attr:`Row.verified` (verified and not flagged) is the only thing that earns a ✓.
@@ -21,7 +24,7 @@ the dashboard and its JSON, MCP, the digest, ``LEADERBOARD.md``, its twin
   ranks as self-reported with the detail :data:`NOT_REPRODUCIBLE`;
 * **author**: the agent in a result's file name, whatever its ``agent_id`` says (a mismatch
   is a problem); the verdict that counts is the one :func:`~.invalidation.standing` picks
-  from the entitled ones (the latest that changed something);
+  from the entitled ones, replayed in chain order (each after the verdict it ``supersedes``);
 * **hand-added rows**: :func:`hand_added_rows` finds rows of a published table that match
   no result (doctor reports them, with the ``collab submit`` that records them);
 * the **headline** of each section: the best verified result when the space has a
@@ -55,7 +58,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ...errors import CollabError, InvalidInput, NotFound
-from ...scorers import get_scorer, read_jsonl, sha256
+from ...scorers import bad_number_token, get_scorer, read_jsonl, sha256
 from ...storage import Store
 from . import invalidation
 from .. import paths
@@ -279,11 +282,15 @@ def predictions_of(items: bytes, *, what: str) -> bytes:
     """The predictions a per-item file was scored from, as a predictions file the scorer reads again.
 
     A per-item file (:meth:`~collabspace.scorers.ScoreReport.items_jsonl`) holds every item's ``index``
-    and the ``prediction`` as given, beside the verdict on it; only those two are used, so the
-    file's own ``correct`` / ``extracted`` claims count for nothing.
+    and the ``prediction`` as given, beside the verdict on it; only those two are used (and
+    ``bad_number``), so the file's own ``correct`` / ``extracted`` claims count for nothing. A prediction
+    marked ``bad_number: true`` (a JSON number that is none: NaN, ``1e400``) is given back as that
+    number, so the scorer scores it as unusable again, never as the text ``"1e400"`` (the answer 400);
+    the mark can only make an item wrong.
 
     Raises:
-        InvalidInput: a line that is not such an object (or beyond :mod:`safejson`'s bounds).
+        InvalidInput: a line that is not such an object (or beyond :mod:`safejson`'s bounds), or a
+            ``bad_number`` prediction that is not a bad number's text.
     """
     out = []
     for line, obj in read_jsonl(items, what=what, keep_bad_numbers=True):
@@ -294,6 +301,12 @@ def predictions_of(items: bytes, *, what: str) -> bytes:
             continue
         if isinstance(prediction, bool) or not isinstance(prediction, (str, int, float)):
             raise InvalidInput(f"{what}, line {line}: the prediction is not text")
+        if obj.get("bad_number") is True:
+            token = bad_number_token(prediction) if isinstance(prediction, str) else None
+            if token is None:
+                raise InvalidInput(f"{what}, line {line}: bad_number, but the prediction is not a bad number's text")
+            out.append(f'{{"index": {index}, "prediction": {token}}}\n')
+            continue
         out.append(json.dumps({"index": index, "prediction": prediction}, ensure_ascii=False) + "\n")
     return "".join(out).encode()
 
@@ -356,7 +369,8 @@ def build(
     reproduced ranks as self-reported, with the detail :data:`NOT_REPRODUCIBLE` and a problem saying why.
     The agent in a result's file name is its author (:func:`~.results.parse_result`); a file whose
     ``agent_id`` says otherwise is reported. The entitled verdicts of a result are replayed
-    (:func:`~.invalidation.standing`): the latest that changed something applies; any other blocks nothing.
+    (:func:`~.invalidation.standing`) in chain order (each after the verdict it supersedes, whatever the
+    clocks); any other blocks nothing.
 
     Args:
         present: every key of the results folder (to check per-item files exist).

@@ -5,9 +5,16 @@ The template's schema: ``agent_id``, ``experiment`` and ``score`` are required;
 recommended; a task adds its own fields (Parameter Golf's ``val_bpb``,
 ``artifact_size_bytes``, ...). collabspace adds ``track``, ``refs``,
 ``artifacts`` and, for scores it computed itself, a ``verification`` block
-naming the scorer, its version and the per-item correctness file. A result whose
-``status`` is ``negative`` is a *dead end*: an approach that did not work, kept so
-that others do not repeat it; it is shown, labelled, and never ranked.
+naming the scorer, its version and the per-item correctness file. A result with
+``negative: true`` (or, as hand-written ones say it, ``status: negative``) is a
+*dead end*: an approach that did not work, kept so that others do not repeat it;
+it is shown, labelled, and never ranked. ``submit`` writes both, so that a dead end
+whose ``status`` becomes ``invalid`` (over a limit) still says it is one.
+
+A result that does not give a field a spec limit bounds is invalid, like one over
+the limit (``submit`` refuses it; a hand-written one is read as invalid): a limit
+the result does not speak to would otherwise pass unchecked. A dead end need not
+give them (it is never ranked).
 
 Readers are tolerant: a result JSON written by hand is read like ours; one that
 cannot be used becomes a :class:`Problem` for ``collab doctor``, never an error.
@@ -276,16 +283,20 @@ def _given(fields: dict[str, Any], name: str) -> bool:
 
 def limit_violations(spec: Spec, result: Result) -> list[str]:
     """Why ``result`` breaks the spec's machine-checkable limits (empty if it does not): a score outside
-    the metric's range, a limited field out of bounds."""
+    the metric's range, a limited field out of bounds, or (except on a dead end, which is never ranked) a
+    limited field it does not give."""
     out = []
     if why := spec.metric.out_of_range(result.score):
         out.append(why)
     for limit in spec.constraints.limits:
         value = result.field_value(limit.field)
-        if value is not None:
-            why = limit.violation(value)
-            if why:
-                out.append(why)
+        if value is None:
+            if not result.negative:
+                out.append(f"{limit.field} is not given, and this space limits it")
+            continue
+        why = limit.violation(value)
+        if why:
+            out.append(why)
     return out
 
 
@@ -305,8 +316,9 @@ def result_document(
     verification: Verification | None,
     negative: bool = False,
 ) -> dict[str, Any]:
-    """The JSON object of a new result, in the template's field order (``status: negative`` for a dead end,
-    which keeps its verification block when it was scored)."""
+    """The JSON object of a new result, in the template's field order (``status: negative`` and
+    ``negative: true`` for a dead end, which keeps its verification block when it was scored; ``negative``
+    stays when ``status`` is later set to ``invalid``)."""
     doc: dict[str, Any] = {
         "agent_id": agent,
         "timestamp": iso(now),
@@ -325,6 +337,7 @@ def result_document(
         doc["status"] = "self-reported"
     if negative:
         doc["status"] = "negative"
+        doc["negative"] = True
     return {k: v for k, v in doc.items() if v is not None}
 
 
