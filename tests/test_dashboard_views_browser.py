@@ -251,3 +251,24 @@ def test_result_page_and_comparison(browser, collab, viewport):
     shot(page, "compare", viewport)
     assert errors == []
     page.close()
+
+
+def test_a_reinstated_result_says_so_on_the_leaderboard(browser, tmp_path):
+    """An organizer's reversal shows on the dashboard with who and why (the leaderboard's own text)."""
+    from collabspace.domain.setup.presets import preset_spec
+
+    url = str(tmp_path / "space")
+    Space.init(url, preset_spec("gsm8k", organizers=["lead"]))
+    mine = Space.open(url, agent="agent-01").submit("scored", predictions=gold_predictions(40), name="forty")
+    Space.open(url, agent="agent-01").invalidate(mine.key, "I thought it leaked")
+    Space.open(url, agent="lead").invalidate(mine.key, "it did not leak: checked the split", reverse=True)
+    server = BackgroundServer(Space.open(url)).start()
+    try:
+        page, errors = open_page(browser, server.url + "/leaderboard", DESKTOP)
+        page.wait_for_selector("#lb-body tr .reinstated")
+        text = page.inner_text("#lb-body tr .reinstated")
+        assert text.startswith("reinstated: ") and "lead" in text and "it did not leak" in text
+        assert errors == []
+        page.close()
+    finally:
+        server.stop()

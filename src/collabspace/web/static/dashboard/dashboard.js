@@ -310,6 +310,7 @@
     if (r.negative) td.appendChild(el("span", "badge dead-end", "dead end"));
     if (r.detail) td.appendChild(el("span", "detail", r.detail));
     if (r.status === "invalid" && r.reason) td.appendChild(el("span", "reason", r.reason));
+    if (r.reinstated) td.appendChild(el("span", "detail reinstated", `reinstated: ${r.reinstated}`));
     if (r.flag) { const f = el("span", "flag", `⚠ ${r.flag}`); td.appendChild(f); }
     return td;
   }
