@@ -11,13 +11,17 @@ command prints the same objects in both modes.
 
 from __future__ import annotations
 
+import json
 import tarfile
+import tempfile
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from .domain import artifacts as artifact_files
+from .domain import safejson
 from .domain.board.claims import Claim, ClaimResult, scope_slug
 from .domain.board.messages import Message, parse_message
 from .domain.results import invalidation
@@ -145,8 +149,6 @@ class RemoteSpace(Space):
             "model": model, "notes": notes, "track": track, "fields": list(fields), "refs": list(refs),
             "artifacts": list(artifacts), "negative": negative})
         key = out["key"]
-        from .domain import safejson
-
         document = safejson.loads(self.store.get(key), what=key)
         report = None
         if "correct" in out:
@@ -182,9 +184,6 @@ class RemoteSpace(Space):
              progress: artifact_files.Progress | None = None) -> artifact_files.PushReport:
         """Send the file or folder to the gateway as one tar (streamed from a temporary file, with progress);
         the gateway names it after the token's agent and pushes it as :meth:`Space.push` does."""
-        import json
-        import tempfile
-
         src = Path(path).expanduser()
         if not src.exists():
             raise NotFound(f"nothing at {src.resolve()}", hint="give a file or a folder to push")
@@ -207,8 +206,6 @@ class RemoteSpace(Space):
                                          created=out["created"])
 
     def delete_artifact(self, key: str) -> list[str]:
-        from urllib.parse import quote
-
         out = self.client.json("DELETE", "/v1/artifacts/" + quote(key, safe="/"), query={"agent": self.agent})
         return list(out["deleted"])
 

@@ -358,7 +358,8 @@ def same_content(store: Store, info: ObjectInfo, path: Path) -> bool:
     return remote.digest() == local.digest()
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a local file, read in chunks."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         while chunk := f.read(_CHUNK):
@@ -417,7 +418,7 @@ def _guarded(stop: threading.Event, advance: Callable[[int], None]) -> Callable[
 
 # -- manifests -----------------------------------------------------------------------------------
 def _local_manifest(local: list[tuple[str, Path]]) -> dict[str, dict[str, Any]]:
-    return {key: {"size": full.stat().st_size, "sha256": _sha256(full)} for key, full in local}
+    return {key: {"size": full.stat().st_size, "sha256": file_sha256(full)} for key, full in local}
 
 
 def _manifest_bytes(root: str, agent: str, files: dict[str, dict[str, Any]]) -> bytes:
@@ -792,7 +793,7 @@ def _verified(store: Store, info: ObjectInfo, path: Path, expected: _Expected) -
         return verdict
     entry = expected.entry(info.key)
     if entry is not None and entry["size"] == info.size:
-        return _sha256(path) == entry["sha256"]
+        return file_sha256(path) == entry["sha256"]
     return same_content(store, info, path)
 
 

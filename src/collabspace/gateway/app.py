@@ -27,10 +27,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import __version__
 from ..domain import paths
+from ..domain.artifacts import file_sha256
 from ..domain.board.messages import Message
 from ..errors import CollabError, Forbidden, InvalidInput, NotFound, TooLarge, http_status
+from ..storage.base import content_type
 from ..web.app import HostGuard, create_app
-from .service import Call, Gateway
+from .service import Call, Gateway, client_writable, private
 
 SESSION_COOKIE = "collab_token"
 #: Stored bytes are anyone's writing: never sniffed, never run as a page of this origin.
@@ -313,7 +315,8 @@ def create_gateway_app(gateway: Gateway, *, allowed_hosts: frozenset[tuple[str, 
             data = gw.get(key, first=first)
         except NotFound:  # the store's own message names its location (a folder, a bucket): not for clients
             raise NotFound(f"{key} is not stored in this space", hint="list keys with: collab ls") from None
-        return Response(data, media_type=_media_type(key), status_code=206 if first is not None else 200,
+        media = content_type(key) + ("; charset=utf-8" if content_type(key).startswith("text/") else "")
+        return Response(data, media_type=media, status_code=206 if first is not None else 200,
                         headers=STORE_HEADERS)
 
     @api.api_route("/v1/store/{key:path}", methods=["PUT", "POST", "DELETE", "PATCH"], include_in_schema=False)
@@ -433,7 +436,7 @@ def create_gateway_app(gateway: Gateway, *, allowed_hosts: frozenset[tuple[str, 
                                  "skipped": rep.skipped, "deleted": rep.deleted, "bytes_sent": rep.bytes_sent,
                                  "created": rep.created}
             payload = {"kind": kind, "name": name, "replace": replace, "agent": ident.agent,
-                       "sha256": _sha256(tar_path)}
+                       "sha256": file_sha256(tar_path)}
             return await asyncio.to_thread(gw.write, call, "push", payload, run, limit="upload", amount=max(size, 1))
 
     @api.delete("/v1/artifacts/{key:path}", summary="Delete one of the token's agent's artifacts")
@@ -551,8 +554,6 @@ def _new_messages(gw: Gateway, agent: str, after: str | None, limit: int, type: 
 
 
 def _writable(key: str) -> bool:
-    from .service import client_writable, private
-
     return client_writable(key) and not private(key)
 
 
@@ -564,24 +565,6 @@ def _range_end(value: str | None) -> int | None:
     if not end.isdigit() or int(end) > 16 * 1024 * 1024:
         raise InvalidInput(f"unsupported Range {value!r}", hint="ask for bytes=0-N (N up to 16 MiB)")
     return int(end) + 1
-
-
-def _media_type(key: str) -> str:
-    for ext, media in ((".md", "text/markdown; charset=utf-8"), (".json", "application/json"),
-                       (".jsonl", "application/x-ndjson"), (".toml", "application/toml"), (".txt", "text/plain")):
-        if key.endswith(ext):
-            return media
-    return "application/octet-stream"
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _unpack(tar_path: Path, root: Path, cap: int, total_cap: int) -> tuple[Path, int]:
